@@ -1,0 +1,86 @@
+# onnx2lite - plain GNU make.
+#   make            build/onnx2lite and build/libonnx2lite.a
+#   make test       unit tests and conformance tests, under ASan + UBSan
+#   make asan       the sanitized build only (build/asan/)
+#   make venv       the Python environment the tests use (build/venv)
+#   make bench      benchmarks (bench/)
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+           -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CPPFLAGS := -Iinclude -Isrc
+LDLIBS  := -lm
+
+SRC_ALL := $(sort $(wildcard src/*.c src/*/*.c))
+LIB_SRC := $(filter-out src/main.c,$(SRC_ALL))
+HDRS    := $(wildcard include/*.h src/*.h src/*/*.h src/*/*.def)
+
+B  := build
+BA := build/asan
+
+LIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
+LIB_OBJ_A := $(LIB_SRC:src/%.c=$(BA)/obj/%.o)
+SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BA)/tests/%)
+
+PYTHON ?= python3
+VENV   := $(B)/venv
+VPY    := $(VENV)/bin/python
+
+.PHONY: all asan test unit conformance venv bench clean
+
+all: $(B)/onnx2lite $(B)/libonnx2lite.a
+
+$(B)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c $< -o $@
+
+$(BA)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) -O1 -g $(SAN) -c $< -o $@
+
+$(B)/libonnx2lite.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BA)/libonnx2lite.a: $(LIB_OBJ_A)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/onnx2lite: $(B)/obj/main.o $(B)/libonnx2lite.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BA)/onnx2lite: $(BA)/obj/main.o $(BA)/libonnx2lite.a
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(BA)/tests/%: tests/unit/%.c tests/unit/check.h $(BA)/libonnx2lite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(WARN) -Wno-missing-prototypes -O1 -g $(SAN) -o $@ $< $(BA)/libonnx2lite.a $(LDLIBS)
+
+asan: $(BA)/onnx2lite
+
+venv: $(VENV)/.done
+
+$(VENV)/.done: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -r tests/requirements.txt
+	touch $@
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+conformance: $(BA)/onnx2lite $(B)/onnx2lite venv
+	$(VPY) tests/run_conformance.py --bin $(BA)/onnx2lite
+
+test: all unit conformance
+	@echo "all tests passed"
+
+bench: $(B)/onnx2lite venv
+	$(VPY) bench/bench_convert.py --bin $(B)/onnx2lite
+
+clean:
+	rm -rf $(B)/obj $(BA) $(B)/onnx2lite $(B)/libonnx2lite.a

@@ -1,0 +1,44 @@
+/* pass.h - the graph passes, in the order convert.c runs them.
+ *
+ * ONNX-level passes work on logical (NCHW) shapes and ONNX operators; the
+ * TFLite-level ones on the lowered graph.  Each returns a Status and adds
+ * what it changed to the report through ctx_notice-free counters in
+ * PassStats, which convert.c prints.
+ */
+#ifndef O2L_PASS_H
+#define O2L_PASS_H
+
+#include "ir.h"
+
+typedef struct PassStats {
+  int folded;          /* nodes replaced by constants */
+  int noops_removed;   /* Identity / Dropout / no-op reshapes */
+  int bn_folded;       /* BatchNormalization folded into Conv/Gemm */
+  int bn_standalone;   /* BatchNormalization lowered as MUL + ADD */
+  int pads_absorbed;   /* Pad nodes merged into a conv/pool */
+  int acts_fused;      /* activations fused into their producer */
+  int dead_removed;    /* nodes whose results nothing used */
+} PassStats;
+
+/* Every op known (op >= 0); otherwise one error listing every unsupported
+ * node, grouped by op type, with O2L_ERR_UNSUPPORTED. */
+Status pass_check_supported(Ctx *cx, Graph *g);
+/* Static shapes and types of every value (ops.def infer functions), in
+ * topological order. */
+Status pass_infer_shapes(Ctx *cx, Graph *g);
+/* Constant folding, including the Shape -> Gather -> Concat -> Reshape
+ * chains; reruns inference on what it changes. */
+Status pass_fold_constants(Ctx *cx, Graph *g, PassStats *st);
+/* Identity / Dropout removal. */
+Status pass_remove_noops(Ctx *cx, Graph *g, PassStats *st);
+/* BatchNormalization into the preceding Conv/ConvTranspose/Gemm. */
+Status pass_fold_bn(Ctx *cx, Graph *g, PassStats *st);
+/* Constant zero Pad into the following Conv / AveragePool pads. */
+Status pass_fuse_pad(Ctx *cx, Graph *g, PassStats *st);
+
+/* TFLite level: RELU/RELU6/RELU_N1_TO_1 into the producing operator's
+ * fused activation; chained RESHAPEs merged, no-op RESHAPEs dropped. */
+Status pass_tfl_fuse_activations(Ctx *cx, Graph *g, PassStats *st);
+Status pass_tfl_cleanup(Ctx *cx, Graph *g, PassStats *st);
+
+#endif
