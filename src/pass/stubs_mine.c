@@ -6,5 +6,3 @@ Status pass_fold_bn(Ctx *cx, Graph *g, PassStats *st) { (void)cx; (void)g; (void
 Status pass_fuse_pad(Ctx *cx, Graph *g, PassStats *st) { (void)cx; (void)g; (void)st; return O2L_OK; }
 Status pass_tfl_fuse_activations(Ctx *cx, Graph *g, PassStats *st) { (void)cx; (void)g; (void)st; return O2L_OK; }
 Status pass_tfl_cleanup(Ctx *cx, Graph *g, PassStats *st) { (void)cx; (void)g; (void)st; return O2L_OK; }
-Status lower_graph(Ctx *cx, Graph *src, Graph **out) { (void)src; (void)out; return ctx_err(cx, O2L_ERR_INTERNAL, "lowering not built"); }
-Status lw_err(Lower *lw, Status code, const char *fmt, ...) { return ctx_err(lw->cx, code, "%s", fmt); }
