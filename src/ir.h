@@ -152,5 +152,11 @@ float node_attr_float(const Node *n, const char *name, float dflt);
 const char *node_attr_str(const Node *n, const char *name, const char *dflt);
 /* INTS attribute: count in *n (0 if absent) and the array. */
 const int64_t *node_attr_ints(const Node *n, const char *name, int *count);
+/* Sets (replacing or adding) an INTS / INT / FLOAT attribute; the values
+ * are copied into the arena. */
+Status node_set_attr_ints(Ctx *cx, Node *n, const char *name,
+                          const int64_t *v, int count);
+Status node_set_attr_int(Ctx *cx, Node *n, const char *name, int64_t v);
+Status node_set_attr_float(Ctx *cx, Node *n, const char *name, float v);
 
 #endif
