@@ -405,6 +405,121 @@ Value *lw_in_perm(Lower *lw, Value *v, const int *perm, int prank,
   return lw_reshape(lw, t, prank, pdims, NULL);
 }
 
+Value *lw_in_asis(Lower *lw, Value *v) {
+  if (value_is_const(v))
+    return lw_const_perm(lw, v, NULL, 0, NULL, DT_UNDEF);
+  if (!lw->map[v->id].t)
+    lw_err(lw, O2L_ERR_INTERNAL, "input '%s' was not lowered", v->name);
+  return lw->map[v->id].t;
+}
+
+/* Row-major position of every stored element of a tensor whose stored
+ * order is `phys` (sizes of the stored axes, outermost first, each with its
+ * logical stride): out[j] = logical index of stored element j. */
+static void stored_positions(int n, const int64_t *size, const int64_t *stride,
+                             int64_t total, int64_t *out) {
+  int64_t idx[2 * LAYOUT_MAX] = {0};
+  for (int64_t j = 0; j < total; j++) {
+    int64_t off = 0;
+    for (int i = 0; i < n; i++)
+      off += idx[i] * stride[i];
+    out[j] = off;
+    for (int i = n - 1; i >= 0; i--) {
+      if (++idx[i] < size[i])
+        break;
+      idx[i] = 0;
+    }
+  }
+}
+
+Value *lw_in_rows(Lower *lw, Value *v, int64_t K, const int64_t **kperm,
+                  const char *why) {
+  *kperm = NULL;
+  if (value_is_const(v) || K <= 0)
+    return lw_in_asis(lw, v);
+  int64_t total = value_numel(v);
+  const Layout *L = lw_layout(lw, v);
+  int64_t rows_dims[2] = {total / K, K};
+  int perm[2];
+  /* Already rows of K in order (plain, or any order of size-1 axes). */
+  if (layout_axis_perm(L, 2, rows_dims, NULL, perm) &&
+      (perm[0] == 0 || rows_dims[0] == 1 || K == 1))
+    return lw->map[v->id].t;
+  /* Stored as: row factors first, in order, then K's factors permuted?
+   * Split K off the layout's factors: each factor must lie entirely in the
+   * row part or the K part. */
+  int64_t stride[LAYOUT_MAX], acc = 1;
+  for (int i = L->n - 1; i >= 0; i--) {
+    stride[i] = acc;
+    acc *= L->f[i];
+  }
+  bool ok = L->n > 0 && (L->n <= 2 * LAYOUT_MAX);
+  int nk = 0, seen_k = 0;
+  int64_t ksize[LAYOUT_MAX], kstride[LAYOUT_MAX];
+  int last_row = -1;
+  for (int j = 0; j < L->n && ok; j++) {
+    int f = L->p[j];
+    bool in_k = stride[f] < K;
+    if (in_k && stride[f] * L->f[f] > K)
+      ok = false; /* a factor straddles the row/feature boundary */
+    if (!in_k) {
+      if (seen_k || f < last_row)
+        ok = false; /* rows stored after features, or out of order */
+      last_row = f;
+    } else {
+      seen_k = 1;
+      ksize[nk] = L->f[f];
+      kstride[nk++] = stride[f];
+    }
+  }
+  if (!ok)
+    return lw_in_plain(lw, v, 0, NULL, why);
+  int64_t *kp = arena_alloc(lw->cx->arena, sizeof(int64_t) * (size_t)K, 16);
+  if (!kp) {
+    ctx_oom(lw->cx, "permuting dense-layer weights");
+    return NULL;
+  }
+  stored_positions(nk, ksize, kstride, K, kp);
+  *kperm = kp;
+  return lw->map[v->id].t;
+}
+
+void lw_pick_perm(Lower *lw, Node *n, int r, const int64_t *out_dims,
+                  int *perm) {
+  perm_identity(r, perm);
+  for (int i = 0; i < n->nin; i++) {
+    Value *v = n->in[i];
+    if (!v || value_is_const(v) || v->rank != r ||
+        memcmp(v->dims, out_dims, sizeof(int64_t) * (size_t)r))
+      continue;
+    int p[O2L_MAX_RANK];
+    if (lw_perm_of(lw, v, p) && !perm_is_identity(r, p)) {
+      memcpy(perm, p, sizeof(int) * (size_t)r);
+      return;
+    }
+  }
+}
+
+Value *lw_in_bcast(Lower *lw, Value *v, int r, const int *perm,
+                   const char *why) {
+  int off = r - v->rank;
+  if (off < 0) {
+    lw_err(lw, O2L_ERR_INTERNAL, "'%s' has a higher rank than the output",
+           v->name);
+    return NULL;
+  }
+  int64_t padded[O2L_MAX_RANK] = {0}, phys[O2L_MAX_RANK] = {0};
+  for (int i = 0; i < r; i++)
+    padded[i] = i < off ? 1 : v->dims[i - off];
+  perm_apply(r, padded, perm, phys);
+  /* v's own axes in the order perm stores them. */
+  int vp[O2L_MAX_RANK], k = 0;
+  for (int j = 0; j < r; j++)
+    if (perm[j] >= off)
+      vp[k++] = perm[j] - off;
+  return lw_in_perm(lw, v, vp, r, phys, why);
+}
+
 Value *lw_in_plain(Lower *lw, Value *v, int prank, const int64_t *pdims,
                    const char *why) {
   return lw_in_perm(lw, v, NULL, prank, pdims, why);

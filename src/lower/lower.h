@@ -63,6 +63,28 @@ bool lw_perm_of(Lower *lw, Value *v, int *perm);
 Value *lw_in_any(Lower *lw, Value *v, const int *fallback, int *perm,
                  const char *why);
 const Layout *lw_layout(Lower *lw, Value *v);
+/* The tensor holding v as it is, whatever its order (operators that do
+ * not care about axes: unary elementwise).  Pair with lw_set_layout(out,
+ * t, lw_layout(lw, v)).  Constants come back plain. */
+Value *lw_in_asis(Lower *lw, Value *v);
+/* Input v (logical [..., K]) for an operator that reads it as rows of K
+ * features (FULLY_CONNECTED): the tensor holds whole rows in row order,
+ * but the K features of a row may be stored permuted.  *kperm (arena, K
+ * entries) then says which logical feature each stored position holds
+ * (stored j = logical kperm[j]); NULL when in order.  This is how a
+ * flatten of a channels-last map feeds a dense layer without a TRANSPOSE:
+ * the weights' columns are permuted instead. */
+Value *lw_in_rows(Lower *lw, Value *v, int64_t K, const int64_t **kperm,
+                  const char *why);
+/* Perm for an operator whose output has rank r and whose inputs broadcast
+ * to it: the axis order of the first non-constant input of full shape
+ * that is stored in a non-plain axis order; identity when there is none. */
+void lw_pick_perm(Lower *lw, Node *n, int r, const int64_t *out_dims,
+                  int *perm);
+/* Input v for an operator of output rank r stored with perm (v is padded
+ * with leading 1s to rank r, numpy style, then permuted). */
+Value *lw_in_bcast(Lower *lw, Value *v, int r, const int *perm,
+                   const char *why);
 /* True if v's value is the same whichever axis order it is stored in (a
  * scalar or a tensor with at most one dim > 1... used by broadcasting). */
 bool lw_layout_free(Lower *lw, Value *v);
