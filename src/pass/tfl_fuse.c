@@ -6,6 +6,10 @@
  * Conv+ReLU.  The producer then writes the activation's output tensor, so
  * tensor names and graph outputs are kept.
  *
+ * Bias fusion: a FULLY_CONNECTED or convolution without bias followed by
+ * an ADD of a constant vector over its output channels (PyTorch's Linear
+ * on 3-D input exports MatMul + Add) takes the constant as its bias.
+ *
  * Reshape clean-up: RESHAPE of a RESHAPE reads the first one's input, and a
  * RESHAPE whose output shape equals its input shape disappears.  Lowering
  * adds reshapes freely (they cost nothing in the layout algebra); this is
@@ -37,8 +41,56 @@ static int activation_of(int op) {
   }
 }
 
+static bool takes_bias(int op) {
+  return op == TFL_FULLY_CONNECTED || op == TFL_CONV_2D ||
+         op == TFL_DEPTHWISE_CONV_2D;
+}
+
+/* A constant float whose only non-1 dim is the last one, of size c. */
+static bool is_channel_vector(const Value *b, int64_t c) {
+  if (!value_is_const(b) || b->dtype != DT_F32 || value_numel(b) != c)
+    return false;
+  return b->rank >= 1 && b->dims[b->rank - 1] == c;
+}
+
+static void fuse_biases(Ctx *cx, Graph *g) {
+  graph_uses(g);
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *a = g->nodes[i];
+    if (a->dead || a->op != TFL_ADD || a->nin != 2 || a->opt.act)
+      continue;
+    for (int side = 0; side < 2; side++) {
+      Value *x = a->in[side], *b = a->in[1 - side];
+      Node *p = x ? x->producer : NULL;
+      if (!p || p->dead || !takes_bias(p->op) || p->opt.act ||
+          x->nuses != 1 || x->is_output || x->quant || x->rank < 1)
+        continue;
+      int64_t c = x->dims[x->rank - 1];
+      if (!is_channel_vector(b, c) || !value_same_shape(x, a->out[0]))
+        continue;
+      if (p->nin >= 3 && p->in[2])
+        continue;
+      Value **in = arena_alloc(cx->arena, sizeof(Value *) * 3, 8);
+      int64_t d[1] = {c};
+      Value *bias = graph_add_const(cx, g, b->name, DT_F32, 1, d, b->data,
+                                    b->nbytes);
+      if (!in || !bias)
+        return; /* out of memory: leave the ADD, the graph stays right */
+      in[0] = p->in[0];
+      in[1] = p->in[1];
+      in[2] = bias;
+      p->in = in;
+      p->nin = 3;
+      p->out[0] = a->out[0];
+      a->dead = true;
+      graph_uses(g);
+      break;
+    }
+  }
+}
+
 Status pass_tfl_fuse_activations(Ctx *cx, Graph *g, PassStats *st) {
-  (void)cx;
+  fuse_biases(cx, g);
   graph_uses(g);
   for (int i = 0; i < g->nnodes; i++) {
     Node *a = g->nodes[i];
