@@ -14,7 +14,9 @@
 #include "onnx/onnx_priv.h"
 
 Status onnx_map_file(Ctx *cx, OnnxFile *f, const char *path, const char *name,
-                     Mapping *out) {
+                     const char *what, Mapping *out) {
+  if (!what)
+    what = "";
   if (f->nmaps == f->cmaps) {
     int ncap = f->cmaps ? f->cmaps * 2 : 4;
     Mapping *m = xrealloc(f->maps, sizeof(Mapping) * (size_t)ncap);
@@ -31,20 +33,23 @@ Status onnx_map_file(Ctx *cx, OnnxFile *f, const char *path, const char *name,
 
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
+    int e = errno;
     xfree(copy);
-    return ctx_err(cx, O2L_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    return ctx_err(cx, O2L_ERR_IO, "%s%s: cannot open: %s", what, path,
+                   strerror(e));
   }
   struct stat st;
   if (fstat(fd, &st) != 0) {
     int e = errno;
     close(fd);
     xfree(copy);
-    return ctx_err(cx, O2L_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    return ctx_err(cx, O2L_ERR_IO, "%s%s: cannot stat: %s", what, path,
+                   strerror(e));
   }
   if (!S_ISREG(st.st_mode)) {
     close(fd);
     xfree(copy);
-    return ctx_err(cx, O2L_ERR_IO, "%s: not a regular file", path);
+    return ctx_err(cx, O2L_ERR_IO, "%s%s: not a regular file", what, path);
   }
   Mapping m = {NULL, (size_t)st.st_size, copy};
   if (m.size > 0) {
@@ -53,7 +58,8 @@ Status onnx_map_file(Ctx *cx, OnnxFile *f, const char *path, const char *name,
       int e = errno;
       close(fd);
       xfree(copy);
-      return ctx_err(cx, O2L_ERR_IO, "%s: cannot map: %s", path, strerror(e));
+      return ctx_err(cx, O2L_ERR_IO, "%s%s: cannot map: %s", what, path,
+                     strerror(e));
     }
     m.base = p;
   }

@@ -998,7 +998,7 @@ Status onnx_load(Ctx *cx, const char *path, Graph **out, OnnxFile **file) {
     return ctx_oom(cx, "opening the model");
   }
   Mapping mp;
-  Status st = onnx_map_file(cx, f, path, path, &mp);
+  Status st = onnx_map_file(cx, f, path, path, NULL, &mp);
   if (st == O2L_OK && mp.size == 0)
     st = ctx_err(cx, O2L_ERR_PARSE,
                  "%s: the file is empty (0 bytes), not an ONNX model", path);

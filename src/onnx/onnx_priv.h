@@ -23,9 +23,9 @@ struct OnnxFile {
 
 /* Maps `path` (read-only, private) and appends it to f->maps, keeping
  * `name` to find it again; *out gets a copy of the entry (f->maps moves as
- * it grows). */
+ * it grows).  IO errors start with `what` (may be NULL), then the path. */
 Status onnx_map_file(Ctx *cx, OnnxFile *f, const char *path, const char *name,
-                     Mapping *out);
+                     const char *what, Mapping *out);
 
 /* A TensorProto as scanned, before it becomes a Value.  Spans point into
  * the mapping. */

@@ -309,7 +309,11 @@ static Status external_data(Loader *L, const TensorInfo *t, const char *name,
     char *full = arena_printf(cx->arena, "%s/%s", L->f->dir, loc);
     if (!full)
       return ctx_oom(cx, "reading external data");
-    TRY(onnx_map_file(cx, L->f, full, loc, &mp));
+    char *prefix = arena_printf(cx->arena, "%s: tensor '%s': external data "
+                                "file ", L->path, name);
+    if (!prefix)
+      return ctx_oom(cx, "reading external data");
+    TRY(onnx_map_file(cx, L->f, full, loc, prefix, &mp));
   }
   if (off > mp.size || len > mp.size - off)
     return ctx_err(cx, O2L_ERR_INVALID,

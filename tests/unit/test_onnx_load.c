@@ -679,7 +679,10 @@ static void test_external(void) {
   t = ext_tensor("weights.bin", "0", "20");
   expect_tensor_error(&t, O2L_ERR_INVALID, "needs 24 bytes but its external data length is 20");
   t = ext_tensor("missing.bin", NULL, NULL);
-  expect_tensor_error(&t, O2L_ERR_IO, "No such file");
+  expect_tensor_error(&t, O2L_ERR_IO,
+                      "tensor 'T': external data file /tmp/o2l_onnx_");
+  t = ext_tensor("missing.bin", NULL, NULL);
+  expect_tensor_error(&t, O2L_ERR_IO, "/missing.bin: cannot open: No such file");
   t = ext_tensor(NULL, NULL, NULL);
   expect_tensor_error(&t, O2L_ERR_INVALID, "no 'location'");
   t = ext_tensor("", NULL, NULL);
