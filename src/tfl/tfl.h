@@ -30,5 +30,11 @@ Status tfl_read(Ctx *cx, const unsigned char *buf, size_t len, Graph **out);
 /* Our DType for a TFLite TensorType and back (-1 / DT_UNDEF if none). */
 int tfl_type_from_dtype(DType t);
 DType tfl_type_to_dtype(int tfl_type);
+/* "INT8" for a TensorType number, NULL if unknown. */
+const char *tfl_type_name(int tfl_type);
+
+/* Name of any BuiltinOperator code, including ones we never emit ("LSTM");
+ * NULL if unknown. */
+const char *tfl_builtin_name(int code);
 
 #endif

@@ -67,6 +67,9 @@ typedef struct TflOptions {
   int num;                  /* UNPACK */
   int squeeze_dims[8];
   int n_squeeze_dims;
+  int stride_d, dilation_d; /* CONV_3D (dilation 0 is written as 1) */
+  bool exclusive, reverse;  /* CUMSUM */
+  bool offset;              /* STRIDED_SLICE: end is an offset from begin */
 } TflOptions;
 
 /* The TFLite builtin operators this project emits.  Columns: our name,
