@@ -44,6 +44,11 @@ typedef struct Value {
   int nuses;                    /* consumer slots (a node using it twice counts 2) */
   unsigned char is_input, is_output;
   unsigned char is_variable;    /* TFLite variable tensor (LSTM state) */
+  /* TFLite graph inputs/outputs: the tensor stores the ONNX value
+   * transposed by io_perm (channels-last or identity), so data given in
+   * the ONNX layout (calibration samples) can be mapped onto it. */
+  unsigned char has_io_perm;
+  unsigned char io_perm[O2L_MAX_RANK];
 } Value;
 
 typedef enum {

@@ -628,6 +628,9 @@ static Status lower_inputs(Lower *lw) {
       return lw->cx->status;
     }
     lw_set_perm(lw, v, t, perm);
+    t->has_io_perm = 1;
+    for (int k = 0; k < v->rank; k++)
+      t->io_perm[k] = (unsigned char)perm[k];
     ins[i] = t;
   }
   Status st = graph_set_inputs(lw->cx, lw->dst, src->ninputs, ins);
@@ -711,6 +714,9 @@ static Status lower_outputs(Lower *lw) {
           dst->values[k]->name = derived_name(lw, v->name, "inner");
       t->name = v->name;
     }
+    t->has_io_perm = 1;
+    for (int k = 0; k < v->rank; k++)
+      t->io_perm[k] = (unsigned char)perm[k];
     outs[dst->noutputs++] = t;
   }
   dst->outputs = NULL;
