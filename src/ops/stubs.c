@@ -146,10 +146,6 @@ Status cast_fold(Ctx *cx, Graph *g, Node *n) {
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "fold of %s '%s' is not implemented", n->op_type, n->name);
 }
 
-Status cast_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
-}
-
 Status concat_infer(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "infer of %s '%s' is not implemented", n->op_type, n->name);
@@ -158,10 +154,6 @@ Status concat_infer(Ctx *cx, Graph *g, Node *n) {
 Status concat_fold(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "fold of %s '%s' is not implemented", n->op_type, n->name);
-}
-
-Status concat_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
 }
 
 Status constant_infer(Ctx *cx, Graph *g, Node *n) {
@@ -194,10 +186,6 @@ Status identity_fold(Ctx *cx, Graph *g, Node *n) {
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "fold of %s '%s' is not implemented", n->op_type, n->name);
 }
 
-Status identity_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
-}
-
 Status expand_infer(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "infer of %s '%s' is not implemented", n->op_type, n->name);
@@ -206,10 +194,6 @@ Status expand_infer(Ctx *cx, Graph *g, Node *n) {
 Status expand_fold(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "fold of %s '%s' is not implemented", n->op_type, n->name);
-}
-
-Status expand_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
 }
 
 Status flatten_infer(Ctx *cx, Graph *g, Node *n) {
@@ -222,10 +206,6 @@ Status reshape_fold(Ctx *cx, Graph *g, Node *n) {
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "fold of %s '%s' is not implemented", n->op_type, n->name);
 }
 
-Status reshape_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
-}
-
 Status gather_infer(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "infer of %s '%s' is not implemented", n->op_type, n->name);
@@ -236,10 +216,6 @@ Status gather_fold(Ctx *cx, Graph *g, Node *n) {
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "fold of %s '%s' is not implemented", n->op_type, n->name);
 }
 
-Status gather_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
-}
-
 Status pad_infer(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "infer of %s '%s' is not implemented", n->op_type, n->name);
@@ -248,10 +224,6 @@ Status pad_infer(Ctx *cx, Graph *g, Node *n) {
 Status pad_fold(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "fold of %s '%s' is not implemented", n->op_type, n->name);
-}
-
-Status pad_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
 }
 
 Status range_infer(Ctx *cx, Graph *g, Node *n) {
@@ -299,10 +271,6 @@ Status slice_fold(Ctx *cx, Graph *g, Node *n) {
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "fold of %s '%s' is not implemented", n->op_type, n->name);
 }
 
-Status slice_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
-}
-
 Status split_infer(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "infer of %s '%s' is not implemented", n->op_type, n->name);
@@ -311,10 +279,6 @@ Status split_infer(Ctx *cx, Graph *g, Node *n) {
 Status split_fold(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "fold of %s '%s' is not implemented", n->op_type, n->name);
-}
-
-Status split_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
 }
 
 Status squeeze_infer(Ctx *cx, Graph *g, Node *n) {
@@ -332,10 +296,6 @@ Status tile_fold(Ctx *cx, Graph *g, Node *n) {
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "fold of %s '%s' is not implemented", n->op_type, n->name);
 }
 
-Status tile_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
-}
-
 Status transpose_infer(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "infer of %s '%s' is not implemented", n->op_type, n->name);
@@ -344,10 +304,6 @@ Status transpose_infer(Ctx *cx, Graph *g, Node *n) {
 Status transpose_fold(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "fold of %s '%s' is not implemented", n->op_type, n->name);
-}
-
-Status transpose_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
 }
 
 Status unsqueeze_infer(Ctx *cx, Graph *g, Node *n) {
@@ -360,17 +316,9 @@ Status resize_infer(Ctx *cx, Graph *g, Node *n) {
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "infer of %s '%s' is not implemented", n->op_type, n->name);
 }
 
-Status resize_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
-}
-
 Status argmax_infer(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "infer of %s '%s' is not implemented", n->op_type, n->name);
-}
-
-Status argmax_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
 }
 
 Status reduce_infer(Ctx *cx, Graph *g, Node *n) {
@@ -383,6 +331,3 @@ Status reduce_fold(Ctx *cx, Graph *g, Node *n) {
   return ctx_err(cx, O2L_ERR_UNSUPPORTED, "fold of %s '%s' is not implemented", n->op_type, n->name);
 }
 
-Status reduce_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
-}
