@@ -26,6 +26,10 @@ Status pass_check_supported(Ctx *cx, Graph *g);
 /* Static shapes and types of every value (ops.def infer functions), in
  * topological order. */
 Status pass_infer_shapes(Ctx *cx, Graph *g);
+/* Evaluates node n (ops.def fold) if its inputs allow it: all constant,
+ * or a known input shape for F_SHAPE_ONLY operators.  Shapes must have
+ * been inferred.  Used by pass_infer_shapes and pass_fold_constants. */
+Status pass_fold_node(Ctx *cx, Graph *g, Node *n);
 /* Constant folding, including the Shape -> Gather -> Concat -> Reshape
  * chains; reruns inference on what it changes. */
 Status pass_fold_constants(Ctx *cx, Graph *g, PassStats *st);

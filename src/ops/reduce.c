@@ -1,0 +1,195 @@
+/* reduce.c - ReduceMax/Min/Mean/Prod/Sum and ArgMax: parameters, shape
+ * inference and constant evaluation of the reductions.
+ *
+ * The axes moved from an attribute to an optional input at opset 18, except
+ * ReduceSum, which moved at 13.  With no axes every axis is reduced, unless
+ * noop_with_empty_axes is set: then the operator is the identity.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ops/opattr.h"
+
+Status reduce_params(Ctx *cx, const Graph *g, const Node *n, ReduceParams *p) {
+  memset(p, 0, sizeof *p);
+  int opset = op_opset(g);
+  bool axes_input = opset >= (n->op == OP_ReduceSum ? 13 : 18);
+  const int64_t *v;
+  int k;
+  if (axes_input) {
+    TRY(op_check_io(cx, n, 1, 2, 1));
+    TRY(op_const_ints(cx, n, 1, "axes", &v, &k));
+  } else {
+    TRY(op_check_io(cx, n, 1, 1, 1));
+    TRY(op_attr_ints(cx, n, "axes", &v, &k));
+  }
+  const Value *x = n->in[0];
+  if (!dtype_is_float(x->dtype) && !dtype_is_int(x->dtype))
+    return op_invalid(cx, n, "input must be numeric, got %s",
+                      dtype_name(x->dtype));
+  int64_t keep, noop;
+  TRY(op_attr_int(cx, n, "keepdims", 1, &keep));
+  TRY(op_attr_int(cx, n, "noop_with_empty_axes", 0, &noop));
+  p->keepdims = keep != 0;
+  p->rank = x->rank;
+  if (k <= 0 && noop && axes_input) {
+    p->noop = true;
+    p->out_rank = x->rank;
+    memcpy(p->out, x->dims, sizeof(int64_t) * (size_t)x->rank);
+    return O2L_OK;
+  }
+  if (k > O2L_MAX_RANK)
+    return op_invalid(cx, n, "axes has %d entries", k);
+  for (int i = 0; i < k; i++) {
+    int a;
+    TRY(op_axis(cx, n, "axes entry", v[i], x->rank, &a));
+    if (p->reduced[a])
+      return op_invalid(cx, n, "axis %d is listed twice in axes", a);
+    p->reduced[a] = true;
+  }
+  if (k <= 0)
+    for (int a = 0; a < x->rank; a++)
+      p->reduced[a] = true;
+  for (int a = 0; a < x->rank; a++) {
+    if (p->reduced[a])
+      p->axes[p->naxes++] = a;
+    if (!p->reduced[a])
+      p->out[p->out_rank++] = x->dims[a];
+    else if (p->keepdims)
+      p->out[p->out_rank++] = 1;
+  }
+  return O2L_OK;
+}
+
+Status reduce_infer(Ctx *cx, Graph *g, Node *n) {
+  ReduceParams p;
+  TRY(reduce_params(cx, g, n, &p));
+  op_set_out(n->out[0], n->in[0]->dtype, p.out_rank, p.out);
+  return O2L_OK;
+}
+
+static double f_init(int op) {
+  switch (op) {
+  case OP_ReduceMax: return -INFINITY;
+  case OP_ReduceMin: return INFINITY;
+  case OP_ReduceProd: return 1;
+  default: return 0;
+  }
+}
+
+static double f_acc(int op, double acc, double v) {
+  switch (op) {
+  case OP_ReduceMax: return v > acc || v != v ? v : acc;
+  case OP_ReduceMin: return v < acc || v != v ? v : acc;
+  case OP_ReduceProd: return acc * v;
+  default: return acc + v;
+  }
+}
+
+static int64_t i_acc(int op, int64_t acc, int64_t v) {
+  switch (op) {
+  case OP_ReduceMax: return v > acc ? v : acc;
+  case OP_ReduceMin: return v < acc ? v : acc;
+  case OP_ReduceProd: return (int64_t)((uint64_t)acc * (uint64_t)v);
+  default: return (int64_t)((uint64_t)acc + (uint64_t)v);
+  }
+}
+
+Status reduce_fold(Ctx *cx, Graph *g, Node *n) {
+  ReduceParams p;
+  TRY(reduce_params(cx, g, n, &p));
+  const Value *x = n->in[0];
+  Value *y = n->out[0];
+  if (p.noop) {
+    op_fold_share(y, x);
+    return O2L_OK;
+  }
+  void *out = op_fold_alloc(cx, y);
+  if (!out)
+    return cx->status;
+  int64_t ny = op_numel(y), nx = op_numel(x);
+  bool flt = dtype_is_float(x->dtype);
+  ArenaMark mark = arena_mark(cx->arena);
+  double *fa = flt ? arena_alloc(cx->arena, sizeof(double) * (size_t)(ny + 1), 8) : NULL;
+  int64_t *ia = flt ? NULL : arena_alloc(cx->arena, sizeof(int64_t) * (size_t)(ny + 1), 8);
+  if (!fa && !ia)
+    return ctx_oom(cx, "evaluating a reduction");
+  int64_t imax = INT64_MAX, imin = INT64_MIN;
+  for (int64_t i = 0; i < ny; i++) {
+    if (flt)
+      fa[i] = f_init(n->op);
+    else
+      ia[i] = n->op == OP_ReduceMax ? imin
+              : n->op == OP_ReduceMin ? imax
+              : n->op == OP_ReduceProd ? 1 : 0;
+  }
+  /* output strides over the input's axes, 0 on reduced ones */
+  int64_t ost[O2L_MAX_RANK], s = 1, idx[O2L_MAX_RANK] = {0}, off = 0;
+  for (int a = x->rank - 1; a >= 0; a--) {
+    ost[a] = p.reduced[a] ? 0 : s;
+    if (!p.reduced[a])
+      s *= x->dims[a];
+  }
+  for (int64_t i = 0; i < nx; i++) {
+    if (flt)
+      fa[off] = f_acc(n->op, fa[off], load_as_f64(x->data, x->dtype, (size_t)i));
+    else
+      ia[off] = i_acc(n->op, ia[off], load_as_i64(x->data, x->dtype, (size_t)i));
+    for (int a = x->rank - 1; a >= 0; a--) {
+      off += ost[a];
+      if (++idx[a] < x->dims[a])
+        break;
+      off -= ost[a] * x->dims[a];
+      idx[a] = 0;
+    }
+  }
+  int64_t count = ny ? nx / ny : 0;
+  for (int64_t i = 0; i < ny; i++) {
+    if (flt) {
+      double v = fa[i];
+      if (n->op == OP_ReduceMean)
+        v = count ? v / (double)count : NAN;
+      store_from_f64(out, y->dtype, (size_t)i, v);
+    } else {
+      int64_t v = ia[i];
+      if (n->op == OP_ReduceMean)
+        v = count ? v / count : 0;
+      op_store_i64(out, y->dtype, (size_t)i, v);
+    }
+  }
+  arena_reset(cx->arena, mark);
+  return O2L_OK;
+}
+
+Status argmax_params(Ctx *cx, const Graph *g, const Node *n, ArgMaxParams *p) {
+  memset(p, 0, sizeof *p);
+  TRY(op_check_io(cx, n, 1, 1, 1));
+  const Value *x = n->in[0];
+  if (x->rank < 1)
+    return op_invalid(cx, n, "input must have rank >= 1, got a scalar");
+  if (!dtype_is_float(x->dtype) && !dtype_is_int(x->dtype))
+    return op_invalid(cx, n, "input must be numeric, got %s",
+                      dtype_name(x->dtype));
+  int64_t axis, keep, last = 0;
+  TRY(op_attr_int(cx, n, "axis", 0, &axis));
+  TRY(op_attr_int(cx, n, "keepdims", 1, &keep));
+  if (op_opset(g) >= 12)
+    TRY(op_attr_int(cx, n, "select_last_index", 0, &last));
+  TRY(op_axis(cx, n, "axis", axis, x->rank, &p->axis));
+  p->keepdims = keep != 0;
+  p->select_last = last != 0;
+  for (int a = 0; a < x->rank; a++) {
+    if (a != p->axis)
+      p->out[p->out_rank++] = x->dims[a];
+    else if (p->keepdims)
+      p->out[p->out_rank++] = 1;
+  }
+  return O2L_OK;
+}
+
+Status argmax_infer(Ctx *cx, Graph *g, Node *n) {
+  ArgMaxParams p;
+  TRY(argmax_params(cx, g, n, &p));
+  op_set_out(n->out[0], DT_I64, p.out_rank, p.out);
+  return O2L_OK;
+}
