@@ -11,6 +11,9 @@ WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 CPPFLAGS := -Iinclude -Isrc
 LDLIBS  := -lm
+# zlib (.npz), libpng, libjpeg: calibration data (src/quant/calib_data.c);
+# Debian zlib1g-dev libpng-dev libjpeg62-turbo-dev
+LDLIBS  += -lz -lpng -ljpeg
 
 SRC_ALL := $(sort $(wildcard src/*.c src/*/*.c))
 LIB_SRC := $(filter-out src/main.c,$(SRC_ALL))

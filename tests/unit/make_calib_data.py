@@ -3,7 +3,8 @@
 
 Run from the repository root with a Python that has numpy and Pillow
 (e.g. /tmp/venvtest/v/bin/python tests/unit/make_calib_data.py); the output
-is deterministic and committed under tests/unit/data/calib/.  The .npy/.npz
+is committed under tests/unit/data/calib/ and is the same on every run but
+for the timestamps numpy puts in the .npz archives.  The .npy/.npz
 files come from numpy's own writers, PNG and BMP files from small writers
 below (so each header field is known) plus one of each from Pillow, and the
 JPEG from Pillow.  Error cases (bad headers, truncation, NaN) are built by the
