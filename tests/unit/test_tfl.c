@@ -336,6 +336,31 @@ static void check_inspect(const char *path) {
   free(text);
 }
 
+/* An ONNX file goes through onnx_load; skipped when the shared models
+ * are not there. */
+static void check_inspect_onnx(void) {
+  const char *models = getenv("O2L_MODELS_DIR");
+  char path[512];
+  snprintf(path, sizeof path, "%s/lenet.onnx", models ? models : "/work/shared/models");
+  if (access(path, R_OK) != 0) {
+    printf("test_tfl: %s missing, ONNX inspect not checked\n", path);
+    return;
+  }
+  char *text = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&text, &n);
+  char err[256];
+  CHECK(o2l_inspect(path, f, err, sizeof err) == O2L_OK);
+  fclose(f);
+  CHECK(strstr(text, "format: ONNX, opset ") != NULL);
+  CHECK(strstr(text, "inputs: 1\n  input ") != NULL);
+  CHECK(strstr(text, "1x1x28x28") != NULL);
+  CHECK(strstr(text, "  Conv ") != NULL);
+  CHECK(strstr(text, "transposes: 0\n") != NULL);
+  CHECK(strstr(text, "pads: 2\n") != NULL);
+  free(text);
+}
+
 static void test_round_trip(void) {
   Arena arena;
   arena_init(&arena);
@@ -359,6 +384,7 @@ static void test_round_trip(void) {
     check_truncations(buf, len);
   }
   check_inspect(path);
+  check_inspect_onnx();
   xfree(buf);
   remove(path);
   graph_release(g);
