@@ -8,8 +8,8 @@
  * coordinates from a given scale that is not out/in.  A node is lowered
  * only when the TFLite operator provably reads the same input elements:
  * for linear, when the two coordinate formulas are equal; for nearest, by
- * computing every output index both ways (TFLite's float and fixed-point
- * kernels included) and comparing.  Everything else is rejected with the
+ * computing every output index both ways (ONNX exactly and in float as
+ * onnxruntime does; TFLite's float and fixed-point kernels) and comparing.  Everything else is rejected with the
  * attribute that prevents it.  1-D maps [N,C,L] run as [N,1,L,C].
  */
 #include <math.h>
@@ -86,6 +86,36 @@ static int64_t onnx_nearest(const ResizeParams *p, int64_t in, int64_t out,
   return i < 0 ? 0 : i >= in ? in - 1 : i;
 }
 
+/* The same computed in float32 the way onnxruntime does it (scale out/in
+ * as a float, coordinates by division).  It differs from the exact index
+ * only where a coordinate sits exactly on a rounding boundary and float
+ * rounding pushes it across; there the model itself is ambiguous. */
+static int64_t onnx_nearest_f32(const ResizeParams *p, int64_t in,
+                                int64_t out, int64_t x) {
+  float s = (float)out / (float)in, fx = (float)x, c;
+  switch (p->coord) {
+  case COORD_ASYMMETRIC: c = fx / s; break;
+  case COORD_ALIGN_CORNERS:
+    c = out == 1 ? 0.0f : fx * (float)(in - 1) / (float)(out - 1);
+    break;
+  case COORD_TF_HALF_PIXEL_FOR_NN: c = (fx + 0.5f) / s; break;
+  case COORD_PYTORCH_HALF_PIXEL:
+    c = out > 1 ? (fx + 0.5f) / s - 0.5f : 0.0f;
+    break;
+  default: c = (fx + 0.5f) / s - 0.5f; break;
+  }
+  int64_t i;
+  switch (p->nearest) {
+  case NEAREST_FLOOR: i = (int64_t)floorf(c); break;
+  case NEAREST_CEIL: i = (int64_t)ceilf(c); break;
+  case NEAREST_ROUND_PREFER_CEIL: i = (int64_t)roundf(c); break;
+  default:
+    i = c == (float)(int64_t)c + 0.5f ? (int64_t)floorf(c) : (int64_t)roundf(c);
+    break;
+  }
+  return i < 0 ? 0 : i >= in ? in - 1 : i;
+}
+
 /* The input index TFLite's RESIZE_NEAREST_NEIGHBOR reads (float reference
  * kernel, resize_nearest_neighbor.h). */
 static int64_t tfl_nearest_ref(bool align, bool hpc, int64_t in, int64_t out,
@@ -108,12 +138,14 @@ static int64_t tfl_nearest_fixed(int64_t in, int64_t out, int64_t x) {
   return i < in - 1 ? i : in - 1;
 }
 
-/* First output index where TFLite and ONNX read different inputs, or -1. */
+/* First output index where TFLite and ONNX (exact, or as float runtimes
+ * compute it) read different inputs, or -1. */
 static int64_t nearest_mismatch(const ResizeParams *p, bool align, bool hpc,
                                 int64_t in, int64_t out) {
   for (int64_t x = 0; x < out; x++) {
     int64_t want = onnx_nearest(p, in, out, x);
-    if (tfl_nearest_ref(align, hpc, in, out, x) != want)
+    if (tfl_nearest_ref(align, hpc, in, out, x) != want ||
+        onnx_nearest_f32(p, in, out, x) != want)
       return x;
     if (!align && !hpc && tfl_nearest_fixed(in, out, x) != want)
       return x;
@@ -172,11 +204,13 @@ static Status resize_switches(Lower *lw, const ResizeParams *p, int first_sp,
       return lw_err(lw, O2L_ERR_UNSUPPORTED, "mode 'nearest' with "
                     "coordinate_transformation_mode '%s' and nearest_mode "
                     "'%s' resizing axis %d from %lld to %lld: output index "
-                    "%lld reads input %lld in ONNX but %lld in TFLite "
-                    "(align_corners=%d, half_pixel_centers=%d)",
+                    "%lld reads input %lld in ONNX (%lld computed in float) "
+                    "but %lld in TFLite (align_corners=%d, "
+                    "half_pixel_centers=%d)",
                     coord_name(p->coord), nearest_name(p->nearest), i,
                     (long long)p->in[i], (long long)p->out[i], (long long)x,
                     (long long)onnx_nearest(p, p->in[i], p->out[i], x),
+                    (long long)onnx_nearest_f32(p, p->in[i], p->out[i], x),
                     (long long)tfl_nearest_ref(*align, *hpc, p->in[i],
                                                p->out[i], x),
                     *align, *hpc);
