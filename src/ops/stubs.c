@@ -26,27 +26,3 @@ Status gemm_lower(Lower *lw, Node *n) {
 Status matmul_lower(Lower *lw, Node *n) {
   return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
 }
-
-Status binary_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
-}
-
-Status where_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
-}
-
-Status unary_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
-}
-
-Status clip_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
-}
-
-Status bn_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
-}
-
-Status softmax_lower(Lower *lw, Node *n) {
-  return lw_err(lw, O2L_ERR_UNSUPPORTED, "lowering of %s is not implemented", n->op_type);
-}
