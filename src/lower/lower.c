@@ -154,6 +154,15 @@ Node *lw_op(Lower *lw, TflOp op, int nin, Value *const *in, int nout,
   return n;
 }
 
+Node *lw_producer(Lower *lw, const Value *t) {
+  Graph *g = lw->dst;
+  for (int i = g->nnodes - 1; i >= 0; i--)
+    for (int j = 0; j < g->nodes[i]->nout; j++)
+      if (g->nodes[i]->out[j] == t)
+        return g->nodes[i];
+  return NULL;
+}
+
 Value *lw_reshape(Lower *lw, Value *t, int rank, const int64_t *dims,
                   const char *suffix) {
   if (!t)

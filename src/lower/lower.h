@@ -110,6 +110,10 @@ Value *lw_const_perm(Lower *lw, Value *v, const int *perm, int prank,
 /* Appends a TFLite operator; options start zeroed. */
 Node *lw_op(Lower *lw, TflOp op, int nin, Value *const *in, int nout,
             Value *const *out);
+/* The operator of the TFLite graph being built that writes t (NULL for
+ * inputs and constants).  Value.producer is not maintained while
+ * lowering. */
+Node *lw_producer(Lower *lw, const Value *t);
 /* RESHAPE of t to dims (returns t itself when the shape already matches). */
 Value *lw_reshape(Lower *lw, Value *t, int rank, const int64_t *dims,
                   const char *suffix);

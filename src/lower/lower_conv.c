@@ -99,10 +99,12 @@ static Value *emit_pad(Lower *lw, Value *x, const PadChoice *c, bool lowest) {
   return val && lw_op(lw, TFL_PADV2, 3, in, 1, &out) ? out : NULL;
 }
 
-/* True if every value of t is >= 0 (it comes straight from a ReLU-like
- * operator), so zero padding cannot win a max. */
-static bool nonnegative(const Value *t) {
-  const Node *p = t->producer;
+/* True if every value of t is >= 0 (it comes from a ReLU-like operator,
+ * possibly through reshapes), so zero padding cannot win a max. */
+static bool nonnegative(Lower *lw, const Value *t) {
+  const Node *p = lw_producer(lw, t);
+  while (p && p->op == TFL_RESHAPE && p->in[0])
+    p = lw_producer(lw, p->in[0]);
   if (!p)
     return false;
   return p->op == TFL_RELU || p->op == TFL_RELU6 || p->op == TFL_LOGISTIC ||
@@ -395,7 +397,7 @@ Status pool_lower(Lower *lw, Node *n) {
   if (pc.explicit_pad) {
     if (!p.is_max && !(scale = avg_correction(lw, &p, ax, &scaled)) && scaled)
       return lw->cx->status;
-    if (!(in = emit_pad(lw, in, &pc, p.is_max && !nonnegative(in))))
+    if (!(in = emit_pad(lw, in, &pc, p.is_max && !nonnegative(lw, in))))
       return lw->cx->status;
   }
   Value *out = scaled ? lw_tensor(lw, "sum_like", y->dtype, 4,

@@ -10,6 +10,10 @@
  * an ADD of a constant vector over its output channels (PyTorch's Linear
  * on 3-D input exports MatMul + Add) takes the constant as its bias.
  *
+ * A MEAN with keep_dims whose only reader is a RESHAPE dropping the
+ * reduced axes (global average pooling then flatten) becomes a MEAN
+ * without keep_dims, as TensorFlow writes GlobalAveragePooling2D.
+ *
  * Reshape clean-up: RESHAPE of a RESHAPE reads the first one's input, and a
  * RESHAPE whose output shape equals its input shape disappears.  Lowering
  * adds reshapes freely (they cost nothing in the layout algebra); this is
@@ -119,7 +123,52 @@ static bool same_dims(const Value *a, const Value *b) {
           !memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->rank));
 }
 
+/* Does RESHAPE r only drop the axes its MEAN producer m reduced? */
+static bool drops_reduced_axes(const Node *m, const Node *r) {
+  const Value *x = m->out[0], *y = r->out[0], *axes = m->in[1];
+  if (!axes || !value_is_const(axes) || axes->dtype != DT_I32)
+    return false;
+  bool reduced[O2L_MAX_RANK] = {false};
+  for (int64_t i = 0; i < value_numel(axes); i++) {
+    int32_t a = load_i32(axes->data, (size_t)i);
+    if (a < 0)
+      a += x->rank;
+    if (a < 0 || a >= x->rank)
+      return false;
+    reduced[a] = true;
+  }
+  int k = 0;
+  for (int i = 0; i < x->rank; i++) {
+    if (reduced[i])
+      continue;
+    if (k >= y->rank || y->dims[k] != x->dims[i])
+      return false;
+    k++;
+  }
+  return k == y->rank;
+}
+
+static void mean_without_keep_dims(Graph *g) {
+  graph_uses(g);
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *r = g->nodes[i];
+    if (r->dead || r->op != TFL_RESHAPE || !r->in[0])
+      continue;
+    Value *x = r->in[0];
+    Node *m = x->producer;
+    if (!m || m->dead || m->op != TFL_MEAN || !m->opt.keep_dims ||
+        x->nuses != 1 || x->is_output || x->quant != r->out[0]->quant ||
+        !drops_reduced_axes(m, r))
+      continue;
+    m->opt.keep_dims = false;
+    m->out[0] = r->out[0];
+    r->dead = true;
+    graph_uses(g);
+  }
+}
+
 Status pass_tfl_cleanup(Ctx *cx, Graph *g, PassStats *st) {
+  mean_without_keep_dims(g);
   (void)cx;
   (void)st;
   graph_uses(g);
