@@ -483,12 +483,19 @@ Status ref_tconv_prepare(RefPrep *p, RefOp *op) {
   if (!ref_act_valid(n->opt.act))
     return ref_bad(p, n, "fused activation %d unknown", n->opt.act);
   s->act = n->opt.act;
-  /* TFLite pads as for a conv from the output size (transpose_conv.cc). */
+  /* TFLite pads as for a conv from the output size (transpose_conv.cc),
+   * and refuses an output_shape from which that conv would not give back
+   * the input size (docs/tflite-facts.md (b)). */
   int64_t oh = ref_out_size(n->opt.padding, s->OH, s->kh, s->sh, 1);
   int64_t ow = ref_out_size(n->opt.padding, s->OW, s->kw, s->sw, 1);
   if (oh < 0 || ow < 0)
     return ref_bad(p, n, "padding %d is neither SAME nor VALID",
                    n->opt.padding);
+  if (oh != s->H || ow != s->W)
+    return ref_bad(p, n,
+                   "output %dx%d does not map back to the input %dx%d "
+                   "(LiteRT refuses it)",
+                   s->OH, s->OW, s->H, s->W);
   s->pt = ref_pad_before(s->OH, s->kh, s->sh, 1, oh);
   s->pl = ref_pad_before(s->OW, s->kw, s->sw, 1, ow);
   /* Rows n = (tap, oc) of the [N, K = I] operand, from [O, kh, kw, I]. */

@@ -18,13 +18,11 @@ enum {
 
 /* ---- ISA selection ------------------------------------------------------ */
 
-static bool force_generic;
+static int isa_limit = -1;
 
-void ref_force_generic(bool on) { force_generic = on; }
+void ref_limit_isa(int isa) { isa_limit = isa; }
 
-RefIsa ref_isa(void) {
-  if (force_generic)
-    return REF_ISA_GENERIC;
+static RefIsa isa_detect(void) {
 #ifdef REF_X86_ISA
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f"))
@@ -33,6 +31,11 @@ RefIsa ref_isa(void) {
     return REF_ISA_AVX2;
 #endif
   return REF_ISA_GENERIC;
+}
+
+RefIsa ref_isa(void) {
+  RefIsa isa = isa_detect();
+  return isa_limit >= 0 && (int)isa > isa_limit ? (RefIsa)isa_limit : isa;
 }
 
 const char *ref_isa_name(void) {

@@ -146,8 +146,9 @@ void ref_strides(int rank, const int64_t *dims, int64_t *st);
 typedef enum { REF_ISA_GENERIC, REF_ISA_AVX2, REF_ISA_AVX512 } RefIsa;
 RefIsa ref_isa(void);
 const char *ref_isa_name(void);
-/* Test hook: force the generic (baseline) loops (true) or detect (false). */
-void ref_force_generic(bool on);
+/* Test hook: use at most this ISA (a RefIsa), or -1 for the best the CPU
+ * has. */
+void ref_limit_isa(int isa);
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(O2L_REF_NO_ISA)
 #define REF_X86_ISA 1

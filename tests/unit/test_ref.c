@@ -365,6 +365,17 @@ static void test_tconv(void) {
   check_tconv(1, 3, 3, 3, 40, 3, 1, TFL_PAD_VALID, TFL_ACT_RELU6, true);
   check_tconv(1, 5, 2, 4, 4, 4, 2, TFL_PAD_VALID, TFL_ACT_NONE, true);
   check_tconv(1, 2, 3, 3, 2, 3, 3, TFL_PAD_SAME, TFL_ACT_TANH, true);
+  /* An output_shape LiteRT refuses (SAME, ceil(8 / 2) != 5). */
+  T t;
+  t_init(&t);
+  int64_t xd[4] = {1, 5, 5, 3}, wd[4] = {4, 3, 3, 3}, yd[4] = {1, 8, 8, 4};
+  int32_t os[4] = {1, 8, 8, 4};
+  Value *in[3] = {t_i32(&t, 4, os), t_rand_const(&t, 4, wd), t_input(&t, 4, xd)};
+  Value *y = t_val(&t, DT_F32, 4, yd);
+  Node *n = t_node(&t, TFL_TRANSPOSE_CONV, 3, in, 1, &y);
+  n->opt.stride_h = n->opt.stride_w = 2;
+  CHECK(t_run(&t, 1, &y) == O2L_ERR_INVALID);
+  t_free(&t);
 }
 
 static void check_fc(int rank, const int64_t *xd, int co, bool bias,
@@ -490,17 +501,22 @@ static void test_bmm(void) {
 }
 
 static void test_conv_isas(void) {
-  /* Rerun a few conv/dw cases on the generic loops too (this machine may
-   * have picked AVX2/AVX-512 above). */
-  ref_force_generic(true);
-  ConvCase c1 = {1, 7, 6, 8, 40, 3, 3, 1, 2, 1, 1, TFL_PAD_SAME, TFL_ACT_RELU6,
-                 1, 0, true, false};
-  check_conv(&c1);
-  ConvCase c2 = {1, 6, 7, 100, 100, 3, 3, 2, 1, 1, 1, TFL_PAD_SAME,
-                 TFL_ACT_RELU, 100, 1, true, true};
-  check_conv(&c2);
-  check_fc(2, (int64_t[2]){3, 50}, 45, true, false, false, TFL_ACT_NONE);
-  ref_force_generic(false);
+  /* Rerun a few conv/dw/FC cases on each lesser ISA this CPU has (the
+   * tests above used the best one). */
+  for (int isa = REF_ISA_GENERIC; isa < (int)ref_isa(); isa++) {
+    ref_limit_isa(isa);
+    ConvCase c1 = {1, 7, 6, 8, 40, 3, 3, 1, 2, 1, 1, TFL_PAD_SAME,
+                   TFL_ACT_RELU6, 1, 0, true, false};
+    check_conv(&c1);
+    ConvCase c2 = {1, 6, 7, 100, 100, 3, 3, 2, 1, 1, 1, TFL_PAD_SAME,
+                   TFL_ACT_RELU, 100, 1, true, true};
+    check_conv(&c2);
+    ConvCase c3 = {1, 9, 5, 7, 70, 1, 1, 1, 1, 1, 1, TFL_PAD_SAME,
+                   TFL_ACT_NONE, 1, 0, true, false};
+    check_conv(&c3);
+    check_fc(2, (int64_t[2]){3, 50}, 45, true, false, false, TFL_ACT_NONE);
+    ref_limit_isa(-1);
+  }
 }
 
 /* ---- pools ------------------------------------------------------------------ */
@@ -556,11 +572,10 @@ static void check_pool(int op, int n, int h, int w, int c, int kh, int kw,
 
 static void test_pool(void) {
   for (int it = 0; it < 40; it++) {
-    int k = 1 + irand(4), s = 1 + irand(3), pad = irand(2);
-    int h = k + irand(6), w = k + irand(6);
+    int k = 1 + irand(4), kw = 1 + irand(3), s = 1 + irand(3), pad = irand(2);
+    int h = k + irand(6), w = kw + irand(6);
     check_pool(irand(2) ? TFL_AVERAGE_POOL_2D : TFL_MAX_POOL_2D, 1 + irand(2), h,
-               w, 1 + irand(20), k, 1 + irand(3), s, 1 + irand(2), pad,
-               irand(5));
+               w, 1 + irand(20), k, kw, s, 1 + irand(2), pad, irand(5));
   }
   check_pool(TFL_AVERAGE_POOL_2D, 1, 7, 7, 1280, 7, 7, 1, 1, TFL_PAD_VALID,
              TFL_ACT_NONE);
