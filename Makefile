@@ -87,3 +87,14 @@ bench: $(B)/onnx2lite venv
 
 clean:
 	rm -rf $(B)/obj $(BA) $(B)/onnx2lite $(B)/libonnx2lite.a
+
+# ---- src/ref: float reference kernels (calibration throughput) ----------
+# -O3 keeps the GEMM and depthwise register tiles in vector registers and
+# -ffp-contract=fast lets the AVX2/AVX-512 variants (chosen at run time,
+# see src/ref/ref_impl.h) use FMA, which -std=c11 would otherwise forbid.
+# No -march: the binary still runs on any x86-64.
+$(B)/obj/ref/%.o: CFLAGS += -O3 -ffp-contract=fast
+
+# Kernel GFLOP/s and a synthetic MobileNetV2 per ISA: make build/bench_ref
+$(B)/bench_ref: bench/bench_ref.c $(B)/libonnx2lite.a
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(B)/libonnx2lite.a $(LDLIBS)
