@@ -64,9 +64,15 @@ class Builder:
                                            name=self.name("n_" + op_type),
                                            **attrs))
         if out_type is not None:
-            for o in outs:
-                self.types[o] = out_type
+            types = out_type if isinstance(out_type, list) else [out_type] * nout
+            for o, t in zip(outs, types):
+                self.types[o] = t
         return outs[0] if nout == 1 else outs
+
+    def runtime_input(self, name, value):
+        """A graph input fed with `value` (not a constant)."""
+        self.inputs.append((name, list(value.shape), value))
+        return name
 
     def feat(self, i=0):
         """The i-th feature map [1,C,H,W] (or [1,C,L]) of the context."""
@@ -74,7 +80,7 @@ class Builder:
             return self._feat[i]
         sp = [L] if self.one_d else [H, W]
         if self.ctx.startswith("cl"):
-            if not self.inputs:
+            if not any(i[0] == "x" for i in self.inputs):
                 self.inputs.append(("x", [1, 3] + sp))
             k = [3] * len(sp)
             w = self.const(self.rng.standard_normal([C, 3] + k).astype(np.float32))
@@ -177,6 +183,12 @@ CASES = [
                                                        out_type=TensorProto.INT32)],
                                           to=TensorProto.FLOAT)]),
     ("identity", Z, lambda b: [b.op("Identity", [b.feat()])]),
+    ("dropout_mask", Z, lambda b: b.op("Dropout", [b.feat()], nout=2,
+                                       out_type=[TensorProto.FLOAT, TensorProto.BOOL])),
+    ("split_empty_part", Z, lambda b: (lambda o: [b.op("Concat", [o[1], o[0]], axis=1)])(
+        b.op("Split", [b.feat(), b.const([C, 0], np.int64)], nout=2, axis=1))),
+    ("gather_runtime_idx", {"cl": 1, "plain": 0}, lambda b: [b.op("Gather", [b.feat(), b.runtime_input(
+        "idx", np.array([[-1, 0], [2, -6]], np.int64))], axis=1)]),
     ("resize_nearest_x2", Z, lambda b: [resize(b, b.feat(), "nearest", "asymmetric", "floor",
                                                scales=[1, 1, 2, 2])]),
     ("resize_nearest_down", Z, lambda b: [resize(b, b.feat(), "nearest", "asymmetric", "floor",
@@ -242,8 +254,9 @@ REFUSED = [
 def make_model(ctx, build, seed, opset=13):
     b = Builder(ctx, np.random.default_rng(seed))
     outs = build(b)
-    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s)
-              for n, s in b.inputs]
+    inputs = [helper.make_tensor_value_info(
+        i[0], helper.np_dtype_to_tensor_dtype(i[2].dtype) if len(i) > 2
+        else TensorProto.FLOAT, i[1]) for i in b.inputs]
     outputs = [helper.make_tensor_value_info(o, b.types.get(o, TensorProto.FLOAT), None)
                for o in outs]
     g = helper.make_graph(b.nodes, "case", inputs, outputs, b.inits)
@@ -311,7 +324,8 @@ def check_case(args, tmp, ctx, name, limit, build, seed):
     if r.returncode != 0:
         return f"{tag}: conversion failed ({r.returncode}): {r.stderr.strip()}"
     rng = np.random.default_rng(seed + 1)
-    feeds = {n: rng.standard_normal(s).astype(np.float32) * 2 for n, s in b.inputs}
+    feeds = {i[0]: i[2] if len(i) > 2 else
+             rng.standard_normal(i[1]).astype(np.float32) * 2 for i in b.inputs}
     sess = ort.InferenceSession(op, providers=["CPUExecutionProvider"])
     ref = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
     problems, ntr = [], 0
@@ -329,7 +343,10 @@ def check_case(args, tmp, ctx, name, limit, build, seed):
             except ValueError as e:
                 problems.append(str(e))
                 continue
-            if want.dtype.kind in "iu":
+            if want.dtype == bool:
+                if not np.array_equal(got, want):
+                    problems.append(f"{oname} ({rname}): boolean output differs")
+            elif want.dtype.kind in "iu":
                 # Cast truncates: a conv result within float noise of an
                 # integer may land either side.
                 bad = np.count_nonzero(got != want)

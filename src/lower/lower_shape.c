@@ -54,6 +54,13 @@ static Value *i32_scalar(Lower *lw, const char *suffix, int32_t v) {
   return lw_const(lw, suffix, DT_I32, 0, NULL, &v);
 }
 
+/* Scalar constant holding v in type t. */
+static Value *scalar_of(Lower *lw, const char *suffix, DType t, double v) {
+  unsigned char buf[16] = {0};
+  store_from_f64(buf, t, 0, v);
+  return lw_const(lw, suffix, t, 0, NULL, buf);
+}
+
 /* SLICE of t (physical rank r) into tensor `out` (NULL: a helper named
  * after the node plus suffix). */
 static Value *emit_slice(Lower *lw, Value *t, Value *out, const char *suffix,
@@ -78,6 +85,17 @@ static int64_t numel(int rank, const int64_t *dims) {
   return k;
 }
 
+/* An empty result is a constant with no elements: no operator makes it,
+ * and Concat skips it (RotaryEmbedding's split with nothing left over). */
+static Status set_empty(Lower *lw, Value *v) {
+  Value *t = lw_const(lw, arena_printf(lw->cx->arena, "%s/empty", v->name),
+                      v->dtype, v->rank, v->dims, NULL);
+  if (!t)
+    return lw->cx->status ? lw->cx->status : ctx_oom(lw->cx, "an empty result");
+  lw_set_perm(lw, v, t, NULL);
+  return O2L_OK;
+}
+
 /* ---- reshapes: no operator ------------------------------------------------ */
 
 Status reshape_lower(Lower *lw, Node *n) {
@@ -85,13 +103,29 @@ Status reshape_lower(Lower *lw, Node *n) {
   return O2L_OK;
 }
 
+/* Dropout's mask at inference: every element kept. */
+static Status dropout_mask(Lower *lw, Value *m) {
+  int64_t k = value_numel(m);
+  size_t es = dtype_size(m->dtype);
+  if (k < 0 || es == 0 || k > OP_FOLD_MAX_ELEMS)
+    return lw_err(lw, O2L_ERR_UNSUPPORTED, "the mask output '%s' (%s) is "
+                  "used", m->name, dtype_name(m->dtype));
+  void *d = arena_alloc(lw->cx->arena, (size_t)k * es + 1, 16);
+  if (!d)
+    return ctx_oom(lw->cx, "the dropout mask");
+  for (int64_t i = 0; i < k; i++)
+    store_from_f64(d, m->dtype, (size_t)i, 1.0);
+  Value *t = lw_const(lw, "mask", m->dtype, m->rank, m->dims, d);
+  if (!t)
+    return lw->cx->status;
+  lw_set_perm(lw, m, t, NULL);
+  return O2L_OK;
+}
+
 Status identity_lower(Lower *lw, Node *n) {
-  /* Dropout's mask output has no meaning at inference. */
   for (int j = 1; j < n->nout; j++)
     if (n->out[j] && (n->out[j]->nuses || n->out[j]->is_output))
-      return lw_err(lw, O2L_ERR_UNSUPPORTED,
-                    "output %d (the dropout mask) is used; only the data "
-                    "output exists at inference", j);
+      TRY(dropout_mask(lw, n->out[j]));
   lw_alias(lw, n->out[0], n->in[0]);
   return O2L_OK;
 }
@@ -171,7 +205,7 @@ Status concat_lower(Lower *lw, Node *n) {
     ins[k++] = v;
   }
   if (k == 0)
-    return lw_err(lw, O2L_ERR_UNSUPPORTED, "the result is empty");
+    return set_empty(lw, y);
   if (k == 1) {
     lw_alias(lw, y, ins[0]);
     return O2L_OK;
@@ -202,13 +236,18 @@ Status split_lower(Lower *lw, Node *n) {
   SplitParams p;
   TRY(split_params(lw->cx, lw->src, n, &p));
   Value *x = n->in[0];
-  if (p.n == 1) {
-    lw_alias(lw, n->out[0], x);
+  /* Empty parts are constants; the others are what SPLIT makes. */
+  int live = 0, last = 0;
+  for (int j = 0; j < p.n; j++) {
+    if (p.sizes[j] == 0 && n->out[j])
+      TRY(set_empty(lw, n->out[j]));
+    else if (p.sizes[j] > 0)
+      live++, last = j;
+  }
+  if (live == 1) {
+    lw_alias(lw, n->out[last], x);
     return O2L_OK;
   }
-  for (int j = 0; j < p.n; j++)
-    if (p.sizes[j] == 0)
-      return lw_err(lw, O2L_ERR_UNSUPPORTED, "output %d is empty", j);
   int perm[O2L_MAX_RANK];
   Value *t = in_own_order(lw, x, perm, "Split needs its input in an axis "
                           "order");
@@ -216,38 +255,42 @@ Status split_lower(Lower *lw, Node *n) {
     return lw->cx->status;
   int r = x->rank, ax = phys_axis(r, perm, p.axis);
   Value **outs = arena_alloc(lw->cx->arena, sizeof(Value *) * (size_t)p.n, 8);
+  Value **onnx = arena_alloc(lw->cx->arena, sizeof(Value *) * (size_t)p.n, 8);
   int32_t *sz = arena_alloc(lw->cx->arena, sizeof(int32_t) * (size_t)p.n, 8);
-  if (!outs || !sz)
+  if (!outs || !onnx || !sz)
     return ctx_oom(lw->cx, "lowering Split");
   bool equal = true;
+  int k = 0;
   for (int j = 0; j < p.n; j++) {
+    if (p.sizes[j] == 0)
+      continue;
     int64_t pd[O2L_MAX_RANK];
     perm_apply(r, x->dims, perm, pd);
     pd[ax] = p.sizes[j];
-    sz[j] = (int32_t)p.sizes[j];
-    equal = equal && p.sizes[j] == p.sizes[0];
-    Value *o = j < n->nout ? n->out[j] : NULL;
-    outs[j] = o ? out_tensor(lw, n, o, t->dtype, r, pd)
-                : lw_tensor(lw, arena_printf(lw->cx->arena, "split%d", j),
-                            t->dtype, r, pd);
-    if (!outs[j])
+    sz[k] = (int32_t)p.sizes[j];
+    equal = equal && sz[k] == sz[0];
+    onnx[k] = n->out[j];
+    outs[k] = onnx[k] ? out_tensor(lw, n, onnx[k], t->dtype, r, pd)
+                      : lw_tensor(lw, arena_printf(lw->cx->arena, "split%d", j),
+                                  t->dtype, r, pd);
+    if (!outs[k++])
       return lw->cx->status;
   }
   Value *axis = i32_scalar(lw, "axis", ax);
   Node *op;
   if (equal) { /* SPLIT: the axis comes first */
     Value *in[2] = {axis, t};
-    op = lw_op(lw, TFL_SPLIT, 2, in, p.n, outs);
+    op = lw_op(lw, TFL_SPLIT, 2, in, k, outs);
   } else {
-    Value *in[3] = {t, lw_const_i32(lw, "sizes", p.n, sz), axis};
-    op = in[1] ? lw_op(lw, TFL_SPLIT_V, 3, in, p.n, outs) : NULL;
+    Value *in[3] = {t, lw_const_i32(lw, "sizes", k, sz), axis};
+    op = in[1] ? lw_op(lw, TFL_SPLIT_V, 3, in, k, outs) : NULL;
   }
   if (!op)
     return lw->cx->status;
-  op->opt.num_splits = p.n;
-  for (int j = 0; j < p.n && j < n->nout; j++)
-    if (n->out[j])
-      lw_set_perm(lw, n->out[j], outs[j], perm);
+  op->opt.num_splits = k;
+  for (int j = 0; j < k; j++)
+    if (onnx[j])
+      lw_set_perm(lw, onnx[j], outs[j], perm);
   return O2L_OK;
 }
 
@@ -261,8 +304,7 @@ Status slice_lower(Lower *lw, Node *n) {
   bool unit = true, whole = true;
   for (int i = 0; i < r; i++) {
     if (p.out[i] == 0)
-      return lw_err(lw, O2L_ERR_UNSUPPORTED, "the result is empty (axis %d)",
-                    i);
+      return set_empty(lw, y);
     unit = unit && p.step[i] == 1;
     whole = whole && p.step[i] == 1 && p.out[i] == x->dims[i];
   }
@@ -336,11 +378,17 @@ static bool consecutive_indices(Value *idx, int64_t dim, int64_t *first) {
   return *first >= 0 && *first + k <= dim;
 }
 
-/* Indices as TFLite reads them: constants as int32 with negative entries
- * made positive (TFLite rejects them), computed ones as they are. */
+/* Indices as TFLite reads them, with negative entries made positive
+ * (TFLite rejects them): constants converted to int32, computed ones
+ * through FLOOR_MOD by the axis size (i in [-dim, dim) -> [0, dim)). */
 static Value *gather_indices(Lower *lw, Value *idx, int64_t dim) {
-  if (!value_is_const(idx))
-    return lw_in_plain(lw, idx, 0, NULL, "Gather indices in ONNX order");
+  if (!value_is_const(idx)) {
+    Value *t = lw_in_plain(lw, idx, 0, NULL, "Gather indices in ONNX order");
+    Value *d = t ? scalar_of(lw, "dim", t->dtype, (double)dim) : NULL;
+    Value *o = d ? lw_tensor(lw, "indices", t->dtype, t->rank, t->dims) : NULL;
+    Value *in[2] = {t, d};
+    return o && lw_op(lw, TFL_FLOOR_MOD, 2, in, 1, &o) ? o : NULL;
+  }
   int64_t k = value_numel(idx);
   int32_t *d = arena_alloc(lw->cx->arena, sizeof(int32_t) * (size_t)(k + 1), 8);
   if (!d) {
@@ -360,7 +408,7 @@ Status gather_lower(Lower *lw, Node *n) {
   Value *x = n->in[0], *idx = n->in[1], *y = n->out[0];
   int r = x->rank, q = idx->rank;
   if (numel(p.out_rank, p.out) == 0)
-    return lw_err(lw, O2L_ERR_UNSUPPORTED, "the result is empty");
+    return set_empty(lw, y);
   int perm[O2L_MAX_RANK];
   Value *t = in_own_order(lw, x, perm, "Gather needs its input in an axis "
                           "order");
@@ -411,13 +459,6 @@ Status gather_lower(Lower *lw, Node *n) {
 
 /* ---- Pad ------------------------------------------------------------------- */
 
-/* Scalar constant holding v in type t. */
-static Value *scalar_of(Lower *lw, const char *suffix, DType t, double v) {
-  unsigned char buf[16] = {0};
-  store_from_f64(buf, t, 0, v);
-  return lw_const(lw, suffix, t, 0, NULL, buf);
-}
-
 Status pad_lower(Lower *lw, Node *n) {
   PadParams p;
   TRY(pad_params(lw->cx, lw->src, n, &p));
@@ -437,7 +478,7 @@ Status pad_lower(Lower *lw, Node *n) {
       maxpad = p.end[i];
   }
   if (numel(r, p.out) == 0)
-    return lw_err(lw, O2L_ERR_UNSUPPORTED, "the result is empty");
+    return set_empty(lw, y);
   if (p.mode == PAD_EDGE && maxpad > 1)
     return lw_err(lw, O2L_ERR_UNSUPPORTED, "mode 'edge' with a padding of "
                   "%lld: TFLite's MIRROR_PAD SYMMETRIC repeats the edge only "

@@ -352,6 +352,46 @@ static void test_axis_ops(void) {
   t_free(&t);
 }
 
+/* A split with an empty part and a Concat that gets it back: the empty
+ * part is a constant, the rest an alias, so no operator at all.  Computed
+ * Gather indices go through FLOOR_MOD (ONNX allows negative ones). */
+static void test_empty_and_runtime_indices(void) {
+  T t;
+  t_init(&t);
+  Value *x = val(&t, "x", 4, (int64_t[]){1, 6, 3, 5});
+  Value *cl = val(&t, "cl", 4, (int64_t[]){1, 6, 6, 10});
+  Value *s0 = val(&t, "s0", 4, (int64_t[]){1, 6, 3, 5});
+  Value *s1 = val(&t, "s1", 4, (int64_t[]){1, 0, 3, 5});
+  Value *c = val(&t, "c", 4, (int64_t[]){1, 6, 3, 5});
+  Value *idx = graph_add_value(&t.cx, t.g, "idx", DT_I64, 1, (int64_t[]){2});
+  Value *g = val(&t, "g", 4, (int64_t[]){1, 2, 3, 5});
+  upsample(&t, "upx", x, 2, cl);
+  Value *sin[2] = {x, cst_i64(&t, "split", 2, (int64_t[]){6, 0})};
+  Value *so[2] = {s0, s1};
+  node_set_attr_int(&t.cx, node(&t, OP_Split, "split", 2, sin, 2, so), "axis",
+                    1);
+  Value *cin[2] = {s1, s0};
+  node_set_attr_int(&t.cx, node(&t, OP_Concat, "cat", 2, cin, 1, &c), "axis",
+                    1);
+  Value *gin[2] = {x, idx};
+  node_set_attr_int(&t.cx, node(&t, OP_Gather, "ga", 2, gin, 1, &g), "axis",
+                    1);
+  Value *ins[2] = {x, idx}, *outs[3] = {cl, c, g};
+  Status st = run(&t, 2, ins, 3, outs);
+  report_failure(&t, st);
+  CHECK(st == O2L_OK);
+  if (st == O2L_OK) {
+    CHECK(count(t.out, TFL_SPLIT) + count(t.out, TFL_SPLIT_V) == 0);
+    CHECK(count(t.out, TFL_CONCATENATION) == 0);
+    CHECK(count(t.out, TFL_TRANSPOSE) == 0);
+    Node *fm = find(t.out, TFL_FLOOR_MOD);
+    CHECK(fm && fm->in[0] == t.out->inputs[1]);
+    Node *gn = find(t.out, TFL_GATHER);
+    CHECK(gn && fm && gn->opt.axis == 3 && gn->in[1] == fm->out[0]);
+  }
+  t_free(&t);
+}
+
 /* A 1-D map [N,C,L] resizes as [N,1,L,C]; the mapping table decides the
  * switches; modes TFLite cannot reproduce are refused by name.  sw gets
  * align_corners * 2 + half_pixel_centers. */
@@ -428,6 +468,7 @@ int main(void) {
   test_transpose_free();
   test_slice_gather_axis1();
   test_axis_ops();
+  test_empty_and_runtime_indices();
   test_resize_modes();
   return check_done("test_lower_shape");
 }
