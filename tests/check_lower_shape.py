@@ -209,6 +209,12 @@ CASES = [
                                                  sizes=[1, C, 10, 13])]),
     ("resize_linear_asym", Z, lambda b: [resize(b, b.feat(), "linear", "asymmetric",
                                                 scales=[1, 1, 2, 3])]),
+    ("upsample9_nearest", Z, lambda b: [b.op("Upsample", [b.feat(), b.const(
+        [1, 1, 2, 3], np.float32)], mode="nearest")], 9),
+    ("upsample9_linear", Z, lambda b: [b.op("Upsample", [b.feat(), b.const(
+        [1, 1, 2, 2], np.float32)], mode="linear")], 9),
+    ("resize10_nearest", Z, lambda b: [b.op("Resize", [b.feat(), b.const(
+        [1, 1, 2, 2], np.float32)], mode="nearest")], 10),
     ("resize_then_concat", Z, lambda b: [b.op("Concat", [resize(
         b, b.feat(0), "linear", "half_pixel", scales=[1, 1, 2, 2]), resize(
         b, b.feat(1), "linear", "half_pixel", scales=[1, 1, 2, 2])], axis=1)]),
@@ -314,9 +320,9 @@ def convert(binary, onnx_path, tfl_path):
                           capture_output=True, text=True)
 
 
-def check_case(args, tmp, ctx, name, limit, build, seed):
+def check_case(args, tmp, ctx, name, limit, build, seed, opset=13):
     tag = f"{name}[{ctx}]"
-    m, b = make_model(ctx, build, seed)
+    m, b = make_model(ctx, build, seed, opset)
     op = os.path.join(tmp, f"{name}_{ctx}.onnx")
     tp = op[:-5] + ".tflite"
     onnx.save(m, op)
@@ -392,13 +398,14 @@ def main():
     os.makedirs(tmp, exist_ok=True)
     failures, rows, seed = [], [], 0
     for cases, ctxs in ((CASES, ("cl", "plain")), (CASES_1D, ("cl1d", "plain1d"))):
-        for name, limits, build in cases:
+        for name, limits, build, *opset in cases:
             if args.k not in name:
                 continue
             for ctx in ctxs:
                 seed += 10
                 try:
-                    res = check_case(args, tmp, ctx, name, limits[ctx], build, seed)
+                    res = check_case(args, tmp, ctx, name, limits[ctx], build, seed,
+                                     *opset)
                 except Exception as e:  # a broken model is a failed case
                     res = (f"{name}[{ctx}]: {type(e).__name__}: {e}", -1)
                 if isinstance(res, str):
