@@ -289,6 +289,11 @@ def plain_cases():
          [const("two", np.array(2, np.int32))],
          feeds={"a": RNG.integers(-4, 5, S).astype(np.int32),
                 "b": RNG.integers(0, 4, S).astype(np.int32)})
+    for t, tn in ((I32, "i32"), (I64, "i64")):  # Pow-12: exponent of its own type
+        case(f"Pow_f32_by_{tn}", [node("Pow", ["a", "b"], ["y"])], [("y", F32)],
+             [("a", F32, S), ("b", t, [6])], opset=15, counts={"CAST": 1},
+             feeds={"a": f32(*S, lo=-2, hi=2),
+                    "b": RNG.integers(-2, 4, [6]).astype(NP[t])})
     case("Pow_i64_square", [node("Pow", ["a", "two"], ["z"])], [("z", I64)],
          [("a", I64, S)], [const("two", np.array(2, np.int64))], counts={"MUL": 1})
     case("Logic_bool", [node("And", ["a", "b"], ["x"]), node("Or", ["a", "b"], ["o"]),

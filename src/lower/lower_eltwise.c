@@ -313,7 +313,11 @@ static Status pow_lower(Lower *lw, Node *n, const Frame *F) {
     }
   }
   TRY(need_type(lw, dt, TFL_POW));
-  if (e->dtype != dt) {
+  /* Pow-12 lets the exponent have its own type; POW wants one type, so a
+   * runtime integer exponent of a float base is CAST first. */
+  bool cast = !value_is_const(e) && e->dtype != dt && dt == DT_F32 &&
+              (e->dtype == DT_I32 || e->dtype == DT_I64);
+  if (e->dtype != dt && !cast) {
     if (!value_is_const(e))
       return lw_err(lw, O2L_ERR_UNSUPPORTED,
                     "Pow of %s by a %s exponent computed at run time is not "
@@ -328,8 +332,12 @@ static Status pow_lower(Lower *lw, Node *n, const Frame *F) {
     }
   }
   Value *a = frame_in(lw, F, x), *b = frame_in(lw, F, e);
-  if (b && b->dtype != dt)
+  if (b && cast) {
+    Value *f = tensor_like(lw, "exponent", dt, b);
+    b = emit1(lw, TFL_CAST, b, f) ? f : NULL;
+  } else if (b && b->dtype != dt) {
     b = const_map(lw, b, "exponent", dt, NULL);
+  }
   Value *out = frame_out(lw, F, NULL, dt);
   if (!emit2(lw, TFL_POW, a, b, out))
     return failed(lw);

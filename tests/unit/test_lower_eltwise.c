@@ -466,6 +466,19 @@ static void test_bn_rank3_and_errors(void) {
   t_free(&t);
 }
 
+static void test_pow_mixed_types(void) {
+  T t;
+  t_init(&t, 15);
+  Value *a = t_input(&t, "a", DT_F32, 2, D(2, 3));
+  Value *e = t_input(&t, "e", DT_I64, 1, D(3));
+  Value *y = t_val(&t, "y", DT_F32, 2, D(2, 3));
+  t_binary(&t, OP_Pow, "pow", a, e, y);
+  CHECK(t_lower(&t, 1, &y) == O2L_OK);
+  Node *c = t_find(&t, TFL_CAST, 0), *p = t_find(&t, TFL_POW, 0);
+  CHECK(c && p && c->out[0]->dtype == DT_F32 && p->in[1] == c->out[0]);
+  t_free(&t);
+}
+
 static void test_unsupported_types(void) {
   T t;
   t_init(&t, 13);
@@ -563,6 +576,7 @@ int main(void) {
   test_activation_decompositions();
   test_clip();
   test_bn_rank3_and_errors();
+  test_pow_mixed_types();
   test_unsupported_types();
   test_softmax_channels();
   test_softmax_spatial_axis();
