@@ -100,10 +100,11 @@ Status cast_params(Ctx *cx, const Graph *g, const Node *n, CastParams *p) {
     p->to = op_onnx_dtype(a->i);
   else
     return op_invalid(cx, n, "attribute 'to' must be an int");
+  if (p->to == DT_UNDEF && a->type == AT_STRING)
+    return op_unsup(cx, n, "cast to type '%s' is not supported", a->s);
   if (p->to == DT_UNDEF)
-    return op_unsup(cx, n, "cast to ONNX type %s is not supported",
-                    a->type == AT_STRING ? a->s
-                    : arena_printf(cx->arena, "%lld", (long long)a->i));
+    return op_unsup(cx, n, "cast to ONNX type %lld is not supported",
+                    (long long)a->i);
   DType from = n->in[0]->dtype;
   if (from == DT_STRING || from == DT_UNDEF)
     return op_unsup(cx, n, "cast from %s is not supported", dtype_name(from));

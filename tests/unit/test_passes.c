@@ -220,9 +220,53 @@ static void test_fold_pass(void) {
   }
 }
 
+/* A graph that makes every pass allocate: large folded constants (new
+ * arena chunks), the Shape chain, a no-op with a mask. */
+static void build_fault_graph(TB *t) {
+  Value *x = tb_input(t, "x", DT_F32, 4, IV(1, 8, 4, 4));
+  Value *w = tb_const(t, "w", DT_F32, 2, IV(512, 512), NULL);
+  Value *wt = tb_op(t, "Transpose", "wt", INS(w), NOATTR);
+  Value *ws = tb_op(t, "Mul", "ws", INS(wt, tb_scalar_f32(t, "two", 2)), NOATTR);
+  Value *sh = tb_op(t, "Shape", "sh", INS(x), NOATTR);
+  Value *g = tb_op(t, "Gather", "g", INS(sh, tb_scalar_i64(t, "zero", 0)), NOATTR);
+  Value *u = tb_op(t, "Unsqueeze", "u", INS(g, tb_ints(t, "ax", 1, IV(0))), NOATTR);
+  Value *c = tb_op(t, "Concat", "c", INS(u, tb_ints(t, "m1", 1, IV(-1))), ATTRS(A_i("axis", 0)));
+  Value *r = tb_op(t, "Reshape", "r", INS(x, c), NOATTR);
+  Node *d = tb_node(t, "Dropout", "d", INS(r), 2, NOATTR);
+  Value *m = tb_op(t, "Cast", "mc", INS(d->out[1]), ATTRS(A_i("to", 1)));
+  Value *y = tb_op(t, "Mul", "y", INS(d->out[0], m), NOATTR);
+  tb_output(t, y);
+  tb_output(t, ws);
+}
+
+static void test_faults(void) {
+  int ok_at = 0;
+  for (long n = 1; n < 200 && !ok_at; n++) {
+    TB t;
+    tb_init(&t, 13);
+    build_fault_graph(&t);
+    PassStats st = {0};
+    fault_fail_nth(n);
+    Status s = front(&t, &st);
+    if (s == O2L_OK)
+      s = pass_fold_constants(&t.cx, t.g, &st);
+    fault_fail_nth(0);
+    CHECK(s == O2L_OK || s == O2L_ERR_NOMEM);
+    if (s == O2L_ERR_NOMEM)
+      CHECK(strstr(t.cx.msg, "out of memory") != NULL);
+    if (s == O2L_OK) {
+      ok_at = (int)n;
+      CHECK(t.g->nnodes == 2 && st.folded == 7 && st.noops_removed == 1);
+    }
+    tb_free(&t);
+  }
+  CHECK(ok_at > 1); /* some allocation did fail on the way */
+}
+
 int main(void) {
   test_unsupported();
   test_noops();
   test_fold_pass();
+  test_faults();
   return check_done("test_passes");
 }
