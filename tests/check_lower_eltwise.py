@@ -227,6 +227,19 @@ def map_cases():
                        [("y", F32)], [const("z", np.float32(-0.2))],
                        extra_inputs=[("m", F32, [])],
                        feeds={"m": np.array(0.4, np.float32)}))
+    # a flattened channels-last map is in no axis order; scalars and unary
+    # operators still work on it as it is, and the next Conv needs no
+    # TRANSPOSE
+    w2 = const("w_out", f32(C, C, 1, 1))
+    cs.append(map_case("Flattened_map_scalar_ops", [
+        node("Reshape", ["feat", "flat"], ["f"]), node("Mul", ["f", "ks"], ["m"]),
+        node("Sigmoid", ["m"], ["sg"]), node("Sub", ["sg", "ks"], ["s"]),
+        node("Clip", ["s", "lo"], ["c"]), node("Reshape", ["c", "back"], ["r"]),
+        node("Conv", ["r", "w_out", "b_out"], ["y"])], [("y", F32)],
+        [ks, w2, const("b_out", f32(C)), const("lo", np.float32(-0.1)),
+         const("flat", np.array([1, C * H * W], np.int64)),
+         const("back", np.array([N, C, H, W], np.int64))],
+        counts={"TRANSPOSE": 0, "LOGISTIC": 1}))
     # BatchNormalization that cannot fold (a Relu sits between it and the Conv)
     bn = [const(n, v) for n, v in (("g", f32(C, lo=0.5, hi=2)), ("b", f32(C)),
                                    ("mu", f32(C)), ("var", f32(C, lo=0.1, hi=2)))]
