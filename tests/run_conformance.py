@@ -991,9 +991,9 @@ def part_errors(args, pool):
     onnx_hist = onnx_facts.op_histogram(base)
     case("inspect_onnx", ["inspect", base], [0],
          stdout_words=[w for op, n in onnx_hist.items() for w in (op, str(n))])
-    out = os.path.join(tmp_root, "inspect_me.tflite")
-    if not args.k or args.k in "inspect_tflite":
-        r = run_cli([args.bin, "convert", base, "-o", out, "-q"])
+    out = os.path.join(tmp_root, "tiny_cnn.tflite")
+    if not args.k or args.k in "inspect_tflite":   # the README's first command, then inspect
+        r = run_cli([args.bin, "convert", os.path.join(REPO, "examples", "tiny_cnn.onnx"), "-o", out])
         if r["rc"] == 0 and not r["crash"]:
             hist = tflite_info(out)["ops"]
             case("inspect_tflite", ["inspect", out], [0],
