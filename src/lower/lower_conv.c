@@ -178,10 +178,20 @@ static Value *conv_filter(Lower *lw, Value *w, const ConvParams *p) {
   return lw_const_perm(lw, w, perm, 4, fd, DT_F32);
 }
 
+/* The bias as float32 [M]; zeros when the ONNX node has none, because
+ * LiteRT's CONV_2D and DEPTHWISE_CONV_2D refuse a missing one. */
 static Value *conv_bias(Lower *lw, Node *n, const ConvParams *p) {
   Value *b = op_in(n, 2);
-  if (!b)
-    return NULL;
+  if (!b) {
+    float *zeros = arena_alloc(lw->cx->arena,
+                               sizeof(float) * (size_t)p->out_ch, 16);
+    int64_t d[1] = {p->out_ch};
+    if (!zeros) {
+      ctx_oom(lw->cx, "creating a zero bias");
+      return NULL;
+    }
+    return lw_const(lw, "bias", DT_F32, 1, d, zeros);
+  }
   if (!value_is_const(b)) {
     lw_err(lw, O2L_ERR_UNSUPPORTED, "the bias is computed at run time; "
            "only constant biases are supported");
@@ -209,8 +219,8 @@ Status conv_lower(Lower *lw, Node *n) {
   PadChoice pc = choose_padding(ax, true);
   Value *in = feature_map(lw, x, p.nsp, "convolution reads channels-last");
   Value *filter = conv_filter(lw, w, &p);
-  Value *bias = p.has_bias ? conv_bias(lw, n, &p) : NULL;
-  if (!in || !filter || (p.has_bias && !bias))
+  Value *bias = conv_bias(lw, n, &p);
+  if (!in || !filter || !bias)
     return lw->cx->status ? lw->cx->status : O2L_ERR_INTERNAL;
   if (pc.explicit_pad && !(in = emit_pad(lw, in, &pc, false)))
     return lw->cx->status;
