@@ -67,10 +67,16 @@ asan: $(BA)/onnx2lite
 
 venv: $(VENV)/.done
 
+# Made afresh whenever tests/requirements.txt changes.  Works with any
+# python3 that has the venv module (pyenv's; Debian's needs python3-venv).
+PIP := $(VPY) -m pip install -q --disable-pip-version-check --retries 5 --timeout 60
 $(VENV)/.done: tests/requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install -q --upgrade pip
-	$(VPY) -m pip install -q -r tests/requirements.txt
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); echo "'$(PYTHON) -m venv' failed;" \
+	  "on Debian/Ubuntu: apt-get install python3-venv" >&2; exit 1; }
+	$(PIP) --upgrade pip
+	$(PIP) -r tests/requirements.txt
+	$(VPY) -c "import numpy, onnx, onnxruntime, ai_edge_litert.interpreter"
 	touch $@
 
 unit: $(UNIT_BIN)
