@@ -150,9 +150,11 @@ Status ref_conv2d_prepare(RefPrep *p, RefOp *op) {
                       bias ? bias + (size_t)gi * s->cog : NULL));
   }
   if (!s->direct) {
+    /* At least 48 rows (a multiple of every MR) so the GEMM runs full
+     * tiles even when K is large. */
     int64_t rows = COL_BLOCK / ((int64_t)s->K * 4);
     int64_t npix = (int64_t)g->OH * g->OW;
-    rows = rows < 16 ? 16 : rows;
+    rows = rows < 48 ? 48 : rows - rows % 48;
     s->rows = (int)(rows < npix ? rows : npix);
     size_t need = (size_t)s->rows * (size_t)s->K * sizeof(float);
     if (need > p->scratch)
@@ -162,23 +164,41 @@ Status ref_conv2d_prepare(RefPrep *p, RefOp *op) {
   return O2L_OK;
 }
 
-/* im2col rows for output pixels [p0, p0 + rows) of batch b, group gi. */
+/* im2col rows for output pixels [p0, p0 + rows) of batch b, group gi.
+ * With one group and no horizontal dilation the taps of a kernel row are
+ * adjacent input pixels, so each kernel row is one copy. */
 static void im2col(const ConvState *s, const float *in, int p0, int rows,
                    int gi, float *col) {
   const Geo *g = &s->g;
   size_t cb = (size_t)s->cig * sizeof(float);
+  bool runs = s->groups == 1 && g->dw == 1;
   for (int r = 0; r < rows; r++) {
     int oy = (p0 + r) / g->OW, ox = (p0 + r) % g->OW;
     float *dst = col + (size_t)r * s->K;
-    for (int ky = 0; ky < g->kh; ky++) {
+    int ix0 = ox * g->sw - g->pl;
+    int kx0 = ix0 < 0 ? -ix0 : 0;
+    int kx1 = g->W - ix0 < g->kw ? g->W - ix0 : g->kw;
+    kx1 = kx1 < kx0 ? kx0 : kx1;
+    for (int ky = 0; ky < g->kh; ky++, dst += (size_t)g->kw * s->cig) {
       int iy = oy * g->sh - g->pt + ky * g->dh;
-      for (int kx = 0; kx < g->kw; kx++, dst += s->cig) {
-        int ix = ox * g->sw - g->pl + kx * g->dw;
-        if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W)
-          memset(dst, 0, cb);
+      if (iy < 0 || iy >= g->H) {
+        memset(dst, 0, cb * (size_t)g->kw);
+        continue;
+      }
+      const float *row = in + (size_t)iy * g->W * g->C + (size_t)gi * s->cig;
+      if (runs) {
+        memset(dst, 0, cb * (size_t)kx0);
+        memcpy(dst + (size_t)kx0 * s->cig, row + (int64_t)(ix0 + kx0) * g->C,
+               cb * (size_t)(kx1 - kx0));
+        memset(dst + (size_t)kx1 * s->cig, 0, cb * (size_t)(g->kw - kx1));
+        continue;
+      }
+      for (int kx = 0; kx < g->kw; kx++) {
+        int ix = ix0 + kx * g->dw;
+        if (ix < 0 || ix >= g->W)
+          memset(dst + (size_t)kx * s->cig, 0, cb);
         else
-          memcpy(dst, in + ((size_t)iy * g->W + ix) * g->C + (size_t)gi * s->cig,
-                 cb);
+          memcpy(dst + (size_t)kx * s->cig, row + (size_t)ix * g->C, cb);
       }
     }
   }

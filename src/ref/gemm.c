@@ -112,6 +112,7 @@ size_t ref_gemm_bias_floats(int N) {
 void ref_gemm_pack_into(RefGemmB *b, float *panels, float *bias,
                         const float *w, int K, int N, int64_t sn, int64_t sk) {
   memset(bias, 0, ref_gemm_bias_floats(N) * sizeof(float));
+  b->wt = NULL;
   b->K = K;
   b->N = N;
   b->npanels = (N + REF_NR - 1) / REF_NR;
@@ -141,46 +142,104 @@ Status ref_gemm_pack(RefPrep *p, RefGemmB *b, const float *w, int K, int N,
   ref_gemm_pack_into(b, panels, pb, w, K, N, sn, sk);
   if (bias)
     memcpy(pb, bias, (size_t)N * sizeof(float));
+  if (N <= REF_DOT_N && K >= 16) {
+    if (!(b->wt = ref_alloc(p, (size_t)N * (size_t)K * sizeof(float))))
+      return p->cx->status;
+    for (int n = 0; n < N; n++)
+      for (int k = 0; k < K; k++)
+        b->wt[(size_t)n * K + k] = w[(int64_t)n * sn + (int64_t)k * sk];
+  }
   return O2L_OK;
 }
 
-/* ---- driver ------------------------------------------------------------- */
+/* ---- small N: dot products ---------------------------------------------- */
 
-/* One panel over rows [m0, m1) and K slice [k0, k0 + kc): full tiles, then
- * the leftover rows one at a time. */
-static void panel_rows(const Ukr *u, const float *A, int64_t lda,
-                       const float *Bp, float *C, int64_t ldc,
-                       const float *bias, float lo, float hi, int m0, int m1,
-                       int kc) {
-  int i = m0;
-  for (; i + u->mr <= m1; i += u->mr)
-    u->full(kc, A + (int64_t)i * lda, lda, Bp, C + (int64_t)i * ldc, ldc,
-            bias, lo, hi);
-  for (; i < m1; i++)
-    u->one(kc, A + (int64_t)i * lda, lda, Bp, C + (int64_t)i * ldc, ldc, bias,
-           lo, hi);
+/* With one to REF_DOT_N output columns (a conv producing a 1-channel map)
+ * a 32-wide panel would be mostly padding; each output is instead a dot
+ * product over K with DOT_W partial sums (constant bounds: vectorized). */
+enum { DOT_W = 32 };
+
+static inline __attribute__((always_inline)) void
+dot_body(const RefGemmB *b, int M, const float *restrict A, int64_t lda,
+         float *restrict C, int64_t ldc, float lo, float hi) {
+  const int K = b->K, kv = K - K % DOT_W;
+  for (int m = 0; m < M; m++) {
+    const float *restrict a = A + (int64_t)m * lda;
+    for (int n = 0; n < b->N; n++) {
+      const float *restrict w = b->wt + (size_t)n * K;
+      float acc[DOT_W] = {0};
+      for (int k = 0; k < kv; k += DOT_W)
+        for (int j = 0; j < DOT_W; j++)
+          acc[j] += a[k + j] * w[k + j];
+      float sum = b->bias[n];
+      for (int k = kv; k < K; k++)
+        sum += a[k] * w[k];
+      for (int j = 0; j < DOT_W; j++)
+        sum += acc[j];
+      sum = sum < lo ? lo : sum;
+      C[(int64_t)m * ldc + n] = sum > hi ? hi : sum;
+    }
+  }
 }
 
-/* The last panel when N is not a multiple of REF_NR: each row goes through
- * a full-width tile on the stack. */
-static void panel_rows_partial(const Ukr *u, const float *A, int64_t lda,
-                               const float *Bp, float *C, int64_t ldc,
-                               const float *bias, float lo, float hi, int m0,
-                               int m1, int kc, int nr) {
-  float tile[REF_NR];
-  for (int i = m0; i < m1; i++) {
-    float *c = C + (int64_t)i * ldc;
-    if (!bias)
-      memcpy(tile, c, (size_t)nr * sizeof(float));
-    u->one(kc, A + (int64_t)i * lda, lda, Bp, tile, REF_NR, bias, lo, hi);
-    memcpy(c, tile, (size_t)nr * sizeof(float));
-  }
+static void dot_generic(const RefGemmB *b, int M, const float *A, int64_t lda,
+                        float *C, int64_t ldc, float lo, float hi) {
+  dot_body(b, M, A, lda, C, ldc, lo, hi);
+}
+#ifdef REF_X86_ISA
+REF_TARGET_AVX2 static void dot_avx2(const RefGemmB *b, int M, const float *A,
+                                     int64_t lda, float *C, int64_t ldc,
+                                     float lo, float hi) {
+  dot_body(b, M, A, lda, C, ldc, lo, hi);
+}
+REF_TARGET_AVX512 static void dot_avx512(const RefGemmB *b, int M,
+                                         const float *A, int64_t lda, float *C,
+                                         int64_t ldc, float lo, float hi) {
+  dot_body(b, M, A, lda, C, ldc, lo, hi);
+}
+#endif
+
+/* ---- driver ------------------------------------------------------------- */
+
+enum { MR_MAX = MR_AVX512 };
+
+/* m rows x nr columns of C through a full tile on the stack: the partial
+ * last panel, and the leftover rows of a row block.  With pad_rows A holds
+ * u->mr readable rows (the caller padded them), else the m rows go one at
+ * a time.  Accumulating (bias NULL) starts from C's values. */
+static void tile_edge(const Ukr *u, bool pad_rows, const float *A,
+                      int64_t lda, int m, const float *Bp, float *C,
+                      int64_t ldc, int nr, const float *bias, float lo,
+                      float hi, int kc) {
+  float tile[MR_MAX * REF_NR];
+  if (!bias)
+    for (int i = 0; i < (pad_rows ? u->mr : m); i++) {
+      memcpy(tile + i * REF_NR, C + (i < m ? i * ldc : 0),
+             (size_t)nr * sizeof(float));
+      memset(tile + i * REF_NR + nr, 0, (size_t)(REF_NR - nr) * sizeof(float));
+    }
+  if (pad_rows)
+    u->full(kc, A, lda, Bp, tile, REF_NR, bias, lo, hi);
+  else
+    for (int i = 0; i < m; i++)
+      u->one(kc, A + i * lda, lda, Bp, tile + i * REF_NR, REF_NR, bias, lo, hi);
+  for (int i = 0; i < m; i++)
+    memcpy(C + i * ldc, tile + i * REF_NR, (size_t)nr * sizeof(float));
 }
 
 void ref_gemm(const RefGemmB *b, int M, const float *A, int64_t lda, float *C,
               int64_t ldc, float lo, float hi) {
-  Ukr u = ukr_select();
   int K = b->K;
+  if (b->wt) {
+    switch (ref_isa()) {
+#ifdef REF_X86_ISA
+    case REF_ISA_AVX512: dot_avx512(b, M, A, lda, C, ldc, lo, hi); return;
+    case REF_ISA_AVX2: dot_avx2(b, M, A, lda, C, ldc, lo, hi); return;
+#endif
+    default: dot_generic(b, M, A, lda, C, ldc, lo, hi); return;
+    }
+  }
+  Ukr u = ukr_select();
   if (K == 0) { /* an empty sum: the bias alone */
     for (int i = 0; i < M; i++)
       for (int n = 0; n < b->N; n++) {
@@ -189,26 +248,52 @@ void ref_gemm(const RefGemmB *b, int M, const float *A, int64_t lda, float *C,
       }
     return;
   }
+  /* Leftover rows of a block: copied into a zero-padded MR x KC block so
+   * they run through the full tile, unless only a quarter tile is left. */
+  float apad[MR_MAX * KC];
   int kcmax = K < KC ? K : KC;
   int mc = (int)(A_BLOCK / ((size_t)kcmax * sizeof(float)));
   mc = mc < u.mr ? u.mr : mc - mc % u.mr;
-  int full_panels = b->N / REF_NR;
   for (int m0 = 0; m0 < M; m0 += mc) {
     int m1 = M - m0 < mc ? M : m0 + mc;
+    int mfull = m0 + (m1 - m0) / u.mr * u.mr, rem = m1 - mfull;
+    bool pad_rows = rem * 4 > u.mr;
     for (int k0 = 0; k0 < K; k0 += KC) {
       int kc = K - k0 < KC ? K - k0 : KC;
       bool last = k0 + kc == K;
       float l = last ? lo : -INFINITY, h = last ? hi : INFINITY;
       const float *a = A + k0;
+      if (pad_rows) {
+        memset(apad, 0, sizeof(float) * (size_t)u.mr * (size_t)kc);
+        for (int i = 0; i < rem; i++)
+          memcpy(apad + (size_t)i * kc, a + (int64_t)(mfull + i) * lda,
+                 sizeof(float) * (size_t)kc);
+      }
       for (int p = 0; p < b->npanels; p++) {
         const float *bp = b->panels + ((size_t)p * (size_t)K + (size_t)k0) * REF_NR;
         const float *bias = k0 == 0 ? b->bias + (size_t)p * REF_NR : NULL;
         float *c = C + (int64_t)p * REF_NR;
-        if (p < full_panels)
-          panel_rows(&u, a, lda, bp, c, ldc, bias, l, h, m0, m1, kc);
+        int nr = b->N - p * REF_NR < REF_NR ? b->N - p * REF_NR : REF_NR;
+        for (int i = m0; i < mfull; i += u.mr) {
+          if (nr == REF_NR)
+            u.full(kc, a + (int64_t)i * lda, lda, bp, c + (int64_t)i * ldc, ldc,
+                   bias, l, h);
+          else
+            tile_edge(&u, true, a + (int64_t)i * lda, lda, u.mr, bp,
+                      c + (int64_t)i * ldc, ldc, nr, bias, l, h, kc);
+        }
+        if (rem == 0)
+          continue;
+        if (pad_rows)
+          tile_edge(&u, true, apad, kc, rem, bp, c + (int64_t)mfull * ldc, ldc,
+                    nr, bias, l, h, kc);
+        else if (nr == REF_NR)
+          for (int i = mfull; i < m1; i++)
+            u.one(kc, a + (int64_t)i * lda, lda, bp, c + (int64_t)i * ldc, ldc,
+                  bias, l, h);
         else
-          panel_rows_partial(&u, a, lda, bp, c, ldc, bias, l, h, m0, m1, kc,
-                             b->N - p * REF_NR);
+          tile_edge(&u, false, a + (int64_t)mfull * lda, lda, rem, bp,
+                    c + (int64_t)mfull * ldc, ldc, nr, bias, l, h, kc);
       }
     }
   }

@@ -162,10 +162,12 @@ void ref_limit_isa(int isa);
  * B [K, N] in panels of REF_NR columns (the last zero padded), the bias
  * padded likewise (zeros if none). */
 #define REF_NR 32 /* panel width, the same for every ISA */
+#define REF_DOT_N 4 /* up to this many columns: dot products instead */
 typedef struct RefGemmB {
   int K, N, npanels;
   float *panels;     /* npanels * K * REF_NR floats */
   float *bias;       /* npanels * REF_NR */
+  float *wt;         /* [N, K] rows for the dot path (N <= REF_DOT_N), or NULL */
 } RefGemmB;
 
 /* Packs B[k][n] = w[n*sn + k*sk] (sn/sk in elements; FC/conv weights

@@ -588,6 +588,10 @@ typedef struct PadState {
   int64_t *map[O2L_MAX_RANK]; /* MIRROR_PAD: input index of each output index */
   size_t es;
   int64_t onumel;
+  /* PAD/PADV2 rows: dims after the last padded one form one contiguous
+   * unit of `unit` elements; rows run over dims [0, prank). */
+  int prank;
+  int64_t unit;
 } PadState;
 
 Status ref_pad_prepare(RefPrep *p, RefOp *op) {
@@ -630,6 +634,13 @@ Status ref_pad_prepare(RefPrep *p, RefOp *op) {
   ref_strides(s->rank, s->idims, s->ist);
   ref_strides(s->rank, s->odims, s->ost);
   s->onumel = ref_numel(n->out[0]);
+  s->prank = 0;
+  s->unit = 1;
+  for (int i = 0; i < s->rank; i++)
+    if (s->odims[i] != s->idims[i])
+      s->prank = i + 1;
+  for (int i = s->prank; i < s->rank; i++)
+    s->unit *= s->idims[i];
   if (mirror) {
     bool reflect = n->opt.mirror_mode == TFL_MIRROR_REFLECT;
     if (n->opt.mirror_mode != TFL_MIRROR_REFLECT &&
@@ -682,32 +693,69 @@ static void mirror_copy(const PadState *s, unsigned char *out,
   }
 }
 
+static void fill(unsigned char *dst, const unsigned char *val, size_t es,
+                 int64_t n, bool zero) {
+  if (zero) {
+    memset(dst, 0, (size_t)n * es);
+    return;
+  }
+  for (int64_t i = 0; i < n; i++)
+    memcpy(dst + (size_t)i * es, val, es);
+}
+
+/* Output row by row (see PadState): rows outside the input are all
+ * padding, the others are padding, one input row, padding. */
 Status ref_pad_any(RefEval *e, const RefOp *op) {
   (void)e;
   const PadState *s = op->state;
   const Node *n = op->node;
   unsigned char *out = op->out[0];
+  const unsigned char *in = op->in[0];
   if (n->op == TFL_MIRROR_PAD) {
-    mirror_copy(s, out, op->in[0]);
+    mirror_copy(s, out, in);
     return O2L_OK;
   }
-  unsigned char fill[16] = {0};
+  unsigned char val[16] = {0};
   if (n->op == TFL_PADV2 && n->nin > 2 && n->in[2])
-    memcpy(fill, op->in[2], s->es);
+    memcpy(val, op->in[2], s->es);
   bool zero = true;
   for (size_t i = 0; i < s->es; i++)
-    zero = zero && fill[i] == 0;
-  if (zero) {
-    memset(out, 0, (size_t)s->onumel * s->es);
-  } else {
-    for (int64_t i = 0; i < s->onumel; i++)
-      memcpy(out + (size_t)i * s->es, fill, s->es);
+    zero = zero && val[i] == 0;
+  if (s->prank == 0) {
+    memcpy(out, in, (size_t)s->onumel * s->es);
+    return O2L_OK;
   }
-  int64_t base = 0;
-  for (int i = 0; i < s->rank; i++)
-    base += s->before[i] * s->ost[i];
-  ref_strided_copy(out + (size_t)base * s->es, s->ost, op->in[0], s->ist,
-                   s->rank, s->idims, s->es);
+  int last = s->prank - 1;
+  size_t ub = (size_t)s->unit * s->es;
+  int64_t orow = s->odims[last], irow = s->idims[last], bef = s->before[last];
+  int64_t rows = 1;
+  for (int i = 0; i < last; i++)
+    rows *= s->odims[i];
+  int64_t idx[O2L_MAX_RANK] = {0};
+  for (int64_t r = 0; r < rows; r++) {
+    unsigned char *o = out + (size_t)(r * orow) * ub;
+    bool inside = true;
+    int64_t ioff = 0; /* input row index, in rows of irow units */
+    for (int i = 0; i < last; i++) {
+      int64_t k = idx[i] - s->before[i];
+      inside = inside && k >= 0 && k < s->idims[i];
+      ioff = ioff * s->idims[i] + k;
+    }
+    if (!inside) {
+      fill(o, val, s->es, orow * s->unit, zero);
+    } else {
+      fill(o, val, s->es, bef * s->unit, zero);
+      memcpy(o + (size_t)bef * ub, in + (size_t)(ioff * irow) * ub,
+             (size_t)irow * ub);
+      fill(o + (size_t)(bef + irow) * ub, val, s->es,
+           (orow - bef - irow) * s->unit, zero);
+    }
+    for (int i = last - 1; i >= 0; i--) {
+      if (++idx[i] < s->odims[i])
+        break;
+      idx[i] = 0;
+    }
+  }
   return O2L_OK;
 }
 

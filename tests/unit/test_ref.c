@@ -118,6 +118,8 @@ static Status t_run(T *t, int nout, Value *const *outs) {
 static bool close_all(const float *got, const float *want, int64_t n,
                       float tol) {
   for (int64_t i = 0; i < n; i++) {
+    if (got[i] == want[i] || (isnan(got[i]) && isnan(want[i])))
+      continue;
     float d = fabsf(got[i] - want[i]);
     if (!(d <= tol * (1.0f + fabsf(want[i])))) {
       fprintf(stderr, "  mismatch at %lld: got %g want %g\n", (long long)i,
@@ -269,6 +271,17 @@ static void test_conv(void) {
   ConvCase grouped = {2, 6, 5, 64, 96, 3, 3, 2, 1, 1, 1, TFL_PAD_SAME,
                       TFL_ACT_RELU, 32, 0, true, false};
   check_conv(&grouped);
+  /* 1 to 4 output channels take the dot-product path. */
+  for (int co = 1; co <= 5; co++) {
+    ConvCase narrow = {1, 9, 8, 16, co, 3, 3, 1, 1, 1, 2, TFL_PAD_SAME,
+                       co == 1 ? TFL_ACT_NONE : TFL_ACT_RELU, 1, 0, co & 1,
+                       false};
+    check_conv(&narrow);
+  }
+  /* Leftover rows with K past one block and a partial last panel. */
+  ConvCase edge = {1, 7, 7, 520, 40, 1, 1, 1, 1, 1, 1, TFL_PAD_VALID,
+                   TFL_ACT_RELU6, 1, 0, false, false};
+  check_conv(&edge);
 }
 
 static void test_dwconv(void) {
@@ -432,6 +445,8 @@ static void test_fc(void) {
   check_fc(2, c, 65, true, false, false, TFL_ACT_TANH);
   check_fc(3, b, 12, true, true, true, TFL_ACT_RELU); /* runtime weights */
   check_fc(3, b, 12, false, false, true, TFL_ACT_NONE);
+  check_fc(2, c, 1, true, false, false, TFL_ACT_RELU);
+  check_fc(3, b, 3, false, true, false, TFL_ACT_NONE);
 }
 
 static void check_bmm(int xr, const int64_t *xd, int yr, const int64_t *yd,
@@ -1171,6 +1186,64 @@ static void test_moves(void) {
   test_slices();
 }
 
+/* PAD / PADV2 / MIRROR_PAD on random shapes against index arithmetic. */
+static void test_pad_random(void) {
+  for (int it = 0; it < 60; it++) {
+    int op = it % 4 == 0 ? TFL_PADV2 : it % 4 == 1 ? TFL_MIRROR_PAD : TFL_PAD;
+    int mode = irand(2), rank = 1 + irand(4);
+    int64_t xd[4], yd[4], pads[8];
+    for (int i = 0; i < rank; i++) {
+      xd[i] = 1 + irand(4);
+      int64_t lim = op != TFL_MIRROR_PAD ? 2
+                    : mode == TFL_MIRROR_REFLECT ? xd[i] - 1 : xd[i];
+      for (int k = 0; k < 2; k++)
+        pads[2 * i + k] = irand(4) == 0 ? 0 : irand((int)lim + 1);
+      yd[i] = xd[i] + pads[2 * i] + pads[2 * i + 1];
+    }
+    T t;
+    t_init(&t);
+    Value *x = t_input(&t, rank, xd);
+    int32_t p32[8];
+    for (int i = 0; i < 2 * rank; i++)
+      p32[i] = (int32_t)pads[i];
+    int64_t pd[2] = {rank, 2};
+    float val = 0.5f;
+    Value *in[3] = {x, t_const(&t, DT_I32, 2, pd, p32),
+                    t_const(&t, DT_F32, 0, NULL, &val)};
+    Value *y = t_val(&t, DT_F32, rank, yd);
+    Node *n = t_node(&t, op, op == TFL_PADV2 ? 3 : 2, in, 1, &y);
+    n->opt.mirror_mode = mode;
+    CHECK(t_run(&t, 1, &y) == O2L_OK);
+    int64_t ny = numel(rank, yd), idx[4] = {0};
+    float *want = malloc(sizeof(float) * (size_t)ny);
+    for (int64_t o = 0; o < ny; o++) {
+      int64_t off = 0;
+      bool pad = false;
+      for (int i = 0; i < rank; i++) {
+        int64_t k = idx[i] - pads[2 * i];
+        if (op == TFL_MIRROR_PAD) {
+          if (k < 0)
+            k = mode == TFL_MIRROR_REFLECT ? -k : -k - 1;
+          if (k >= xd[i])
+            k = mode == TFL_MIRROR_REFLECT ? 2 * xd[i] - 2 - k : 2 * xd[i] - 1 - k;
+        }
+        pad = pad || k < 0 || k >= xd[i];
+        off = off * xd[i] + k;
+      }
+      want[o] = pad ? (op == TFL_PADV2 ? val : 0) : t.data[0][off];
+      for (int i = rank - 1; i >= 0; i--) {
+        if (++idx[i] < yd[i])
+          break;
+        idx[i] = 0;
+      }
+    }
+    if (t.r)
+      CHECK(close_all(ref_output(t.r, 0), want, ny, 0));
+    free(want);
+    t_free(&t);
+  }
+}
+
 /* CONCATENATION / PACK / SPLIT / SPLIT_V / UNPACK / GATHER / RESHAPE. */
 static void test_concat_split(void) {
   T t;
@@ -1466,6 +1539,7 @@ int main(void) {
   test_arg();
   test_resize();
   test_moves();
+  test_pad_random();
   test_concat_split();
   test_gather();
   test_cumsum_select();
