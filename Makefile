@@ -104,3 +104,7 @@ $(B)/obj/ref/%.o: CFLAGS += -O3 -ffp-contract=fast
 # Kernel GFLOP/s and a synthetic MobileNetV2 per ISA: make build/bench_ref
 $(B)/bench_ref: bench/bench_ref.c $(B)/libonnx2lite.a
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(B)/libonnx2lite.a $(LDLIBS)
+
+# A .tflite run by the reference kernels, for tests/check_ref_vs_litert.py
+$(B)/ref_run: tests/unit/ref_run.c $(B)/libonnx2lite.a
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(B)/libonnx2lite.a $(LDLIBS)
