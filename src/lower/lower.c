@@ -373,9 +373,20 @@ static Value *convert(Lower *lw, Value *v, const Layout *W, const char *why) {
     for (int i = 0; i < rank && k < (int)sizeof pbuf - 8; i++)
       k += snprintf(pbuf + k, sizeof pbuf - (size_t)k, i ? ",%d" : "%d",
                     perm[i]);
-    ctx_report(lw->cx, "TRANSPOSE [%s] of '%s' for %s '%s': %s", pbuf,
+    int ap[O2L_MAX_RANK];
+    const Node *mv =
+        layout_axis_perm(&lv->L, v->rank, v->dims, NULL, ap) ? NULL
+                                                              : lv->moved_by;
+    ctx_report(lw->cx, "TRANSPOSE [%s] of '%s' for %s '%s': %s%s%s%s%s", pbuf,
                v->name, lw->cur ? lw->cur->op_type : "output",
-               lw->cur ? lw->cur->name : v->name, why ? why : "layout change");
+               lw->cur ? lw->cur->name : v->name,
+               why ? why : "layout change",
+               mv ? "; its data was moved across axes by " : "",
+               mv ? mv->op_type : "", mv ? " " : "",
+               mv ? arena_printf(lw->cx->arena, "'%s' (as in a channel shuffle), "
+                                 "which no axis order can express",
+                                 mv->name)
+                  : "");
     t = out;
   }
   cache_add(lw, v->id, NULL, W, v->dtype, 0, NULL, t);
@@ -552,6 +563,15 @@ void lw_set_layout(Lower *lw, Value *v, Value *t, const Layout *L) {
   lv->t = t;
   lv->L = *L;
   lv->has_hint = false;
+  /* Same data and order as an input: inherit who arranged it; else this
+   * node did. */
+  lv->moved_by = lw->cur;
+  for (int i = 0; lw->cur && i < lw->cur->nin; i++) {
+    Value *in = lw->cur->in[i];
+    if (in && !value_is_const(in) && lw->map[in->id].t == t &&
+        layout_eq(&lw->map[in->id].L, L))
+      lv->moved_by = lw->map[in->id].moved_by;
+  }
 }
 
 void lw_set_perm(Lower *lw, Value *v, Value *t, const int *perm) {
@@ -579,6 +599,7 @@ void lw_alias(Lower *lw, Value *v, Value *src) {
   LVal *d = &lw->map[v->id];
   d->t = s->t;
   d->L = s->L;
+  d->moved_by = s->moved_by;
   d->has_hint = false;
   if (s->has_hint && src->rank == v->rank &&
       value_same_shape(src, v)) { /* same shape: keep the axis order too */

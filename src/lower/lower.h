@@ -26,6 +26,9 @@ typedef struct LVal {
   Layout L;      /* order of t's data relative to the ONNX shape */
   bool has_hint; /* hint: the axis perm the value was made with */
   int hint[O2L_MAX_RANK];
+  /* The ONNX node that left the data in no axis order of this value (a
+   * Transpose of a reshaped tensor: a channel shuffle), for the report. */
+  const Node *moved_by;
 } LVal;
 
 typedef struct LConv LConv; /* cache of converted copies */
