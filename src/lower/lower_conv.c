@@ -549,6 +549,23 @@ Status gemm_lower(Lower *lw, Node *n) {
                 "Gemm with a full [M,N] C term is not supported yet");
 }
 
+/* A BATCH_MATMUL operand: as stored when that is ONNX order or ONNX order
+ * with the last two axes swapped (*adj set), else converted to ONNX order. */
+static Value *matmul_operand(Lower *lw, Value *v, bool *adj) {
+  int r = v->rank, perm[O2L_MAX_RANK], swapped[O2L_MAX_RANK];
+  *adj = false;
+  perm_identity(r, swapped);
+  swapped[r - 2] = r - 1;
+  swapped[r - 1] = r - 2;
+  if (!value_is_const(v) && lw_perm_of(lw, v, perm) &&
+      !memcmp(perm, swapped, sizeof(int) * (size_t)r) &&
+      !perm_is_identity(r, perm)) {
+    *adj = true;
+    return lw_in_perm(lw, v, swapped, 0, NULL, NULL);
+  }
+  return lw_in_plain(lw, v, 0, NULL, "batched matmul reads ONNX order");
+}
+
 Status matmul_lower(Lower *lw, Node *n) {
   Value *a = n->in[0], *b = n->in[1], *y = n->out[0];
   if (value_is_const(b) && b->rank == 2 && a->rank >= 2 &&
@@ -557,13 +574,20 @@ Status matmul_lower(Lower *lw, Node *n) {
   if (a->rank < 2 || b->rank < 2)
     return lw_err(lw, O2L_ERR_UNSUPPORTED,
                   "MatMul with a 1-D operand and a run-time B");
-  /* Two run-time operands: BATCH_MATMUL in ONNX order. */
-  Value *ta = lw_in_plain(lw, a, 0, NULL, "batched matmul reads ONNX order");
-  Value *tb = lw_in_plain(lw, b, 0, NULL, "batched matmul reads ONNX order");
+  /* Run-time operands: BATCH_MATMUL.  An operand stored with its last two
+   * axes swapped (a permute(0,2,1) PyTorch wrote, or a channels-last
+   * [N,C,L] map) is read through adj_x / adj_y instead of transposed. */
+  bool adj[2];
+  Value *ta = matmul_operand(lw, a, &adj[0]);
+  Value *tb = matmul_operand(lw, b, &adj[1]);
   Value *out = lw_tensor(lw, NULL, y->dtype, y->rank, y->dims);
   Value *ins[2] = {ta, tb};
-  if (!ta || !tb || !out || !lw_op(lw, TFL_BATCH_MATMUL, 2, ins, 1, &out))
+  Node *op = ta && tb && out ? lw_op(lw, TFL_BATCH_MATMUL, 2, ins, 1, &out)
+                             : NULL;
+  if (!op)
     return lw->cx->status;
+  op->opt.adj_x = adj[0];
+  op->opt.adj_y = adj[1];
   lw_set_perm(lw, y, out, NULL);
   return O2L_OK;
 }
