@@ -321,9 +321,10 @@ DW_BLOCK(32)
 DW_BLOCK(16)
 DW_BLOCK(8)
 
+/* One output pixel, channels [c, C): any kernel, clipped to the input. */
 static inline __attribute__((always_inline)) void
-dw_row_body(const DwState *s, const float *restrict in, float *restrict out,
-            int oy) {
+dw_pixel(const DwState *s, const float *restrict in, float *restrict out,
+         int oy, int ox, int c) {
   const Geo *g = &s->g;
   const int C = g->C, W = g->W;
   const float lo = s->lo, hi = s->hi;
@@ -333,55 +334,106 @@ dw_row_body(const DwState *s, const float *restrict in, float *restrict out,
     ky0++;
   while (ky1 > ky0 && iy0 + (ky1 - 1) * g->dh >= g->H)
     ky1--;
-  for (int ox = 0; ox < g->OW; ox++) {
-    int ix0 = ox * g->sw - g->pl;
-    int kx0 = 0, kx1 = g->kw;
-    while (kx0 < kx1 && ix0 + kx0 * g->dw < 0)
-      kx0++;
-    while (kx1 > kx0 && ix0 + (kx1 - 1) * g->dw >= W)
-      kx1--;
-    DwTaps t;
-    t.in = in + ((int64_t)(iy0 + ky0 * g->dh) * W + ix0 + kx0 * g->dw) * C;
-    t.w = s->w + ((int64_t)ky0 * g->kw + kx0) * C;
-    t.ky = ky1 - ky0;
-    t.kx = kx1 - kx0;
-    t.sy = (int64_t)g->dh * W * C;
-    t.sx = (int64_t)g->dw * C;
-    t.wy = (int64_t)g->kw * C;
-    t.C = C;
-    float *restrict o = out + (size_t)ox * C;
-    int c = 0;
-    for (; c + 64 <= C; c += 64, t.in += 64, t.w += 64)
-      dw_block_64(&t, s->bias + c, o + c, lo, hi);
-    if (c + 32 <= C) {
-      dw_block_32(&t, s->bias + c, o + c, lo, hi);
-      c += 32, t.in += 32, t.w += 32;
-    }
-    if (c + 16 <= C) {
-      dw_block_16(&t, s->bias + c, o + c, lo, hi);
-      c += 16, t.in += 16, t.w += 16;
-    }
-    if (c + 8 <= C) {
-      dw_block_8(&t, s->bias + c, o + c, lo, hi);
-      c += 8, t.in += 8, t.w += 8;
-    }
-    if (c < C) {
-      int nc = C - c;
-      for (int j = 0; j < nc; j++)
-        o[c + j] = s->bias[c + j];
-      for (int ky = 0; ky < t.ky; ky++)
-        for (int kx = 0; kx < t.kx; kx++) {
-          const float *ip = t.in + ky * t.sy + kx * t.sx;
-          const float *wp = t.w + ky * t.wy + (int64_t)kx * C;
-          for (int j = 0; j < nc; j++)
-            o[c + j] += ip[j] * wp[j];
-        }
-      for (int j = 0; j < nc; j++) {
-        float v = o[c + j] < lo ? lo : o[c + j];
-        o[c + j] = v > hi ? hi : v;
+  int ix0 = ox * g->sw - g->pl;
+  int kx0 = 0, kx1 = g->kw;
+  while (kx0 < kx1 && ix0 + kx0 * g->dw < 0)
+    kx0++;
+  while (kx1 > kx0 && ix0 + (kx1 - 1) * g->dw >= W)
+    kx1--;
+  DwTaps t;
+  t.in = in + ((int64_t)(iy0 + ky0 * g->dh) * W + ix0 + kx0 * g->dw) * C + c;
+  t.w = s->w + ((int64_t)ky0 * g->kw + kx0) * C + c;
+  t.ky = ky1 - ky0;
+  t.kx = kx1 - kx0;
+  t.sy = (int64_t)g->dh * W * C;
+  t.sx = (int64_t)g->dw * C;
+  t.wy = (int64_t)g->kw * C;
+  t.C = C;
+  float *restrict o = out + (size_t)ox * C;
+  for (; c + 64 <= C; c += 64, t.in += 64, t.w += 64)
+    dw_block_64(&t, s->bias + c, o + c, lo, hi);
+  if (c + 32 <= C) {
+    dw_block_32(&t, s->bias + c, o + c, lo, hi);
+    c += 32, t.in += 32, t.w += 32;
+  }
+  if (c + 16 <= C) {
+    dw_block_16(&t, s->bias + c, o + c, lo, hi);
+    c += 16, t.in += 16, t.w += 16;
+  }
+  if (c + 8 <= C) {
+    dw_block_8(&t, s->bias + c, o + c, lo, hi);
+    c += 8, t.in += 8, t.w += 8;
+  }
+  if (c < C) {
+    int nc = C - c;
+    for (int j = 0; j < nc; j++)
+      o[c + j] = s->bias[c + j];
+    for (int ky = 0; ky < t.ky; ky++)
+      for (int kx = 0; kx < t.kx; kx++) {
+        const float *ip = t.in + ky * t.sy + kx * t.sx;
+        const float *wp = t.w + ky * t.wy + (int64_t)kx * C;
+        for (int j = 0; j < nc; j++)
+          o[c + j] += ip[j] * wp[j];
       }
+    for (int j = 0; j < nc; j++) {
+      float v = o[c + j] < lo ? lo : o[c + j];
+      o[c + j] = v > hi ? hi : v;
     }
   }
+}
+
+/* 3x3 taps fully inside the input, output pixels [oxa, oxb) of row oy,
+ * channels [c0, c0 + 16): the 9 weight vectors stay in registers while the
+ * row is swept, so each multiply-add loads only its input. */
+static inline __attribute__((always_inline)) void
+dw3x3_run16(const DwState *s, const float *restrict in, float *restrict out,
+            int oy, int oxa, int oxb, int c0) {
+  const Geo *g = &s->g;
+  const int C = g->C;
+  float w[9][16], b[16];
+  for (int t = 0; t < 9; t++)
+    for (int j = 0; j < 16; j++)
+      w[t][j] = s->w[(size_t)t * C + c0 + j];
+  for (int j = 0; j < 16; j++)
+    b[j] = s->bias[c0 + j];
+  const float lo = s->lo, hi = s->hi;
+  const int64_t sy = (int64_t)g->dh * g->W * C, sx = (int64_t)g->dw * C;
+  const float *row = in + (int64_t)(oy * g->sh - g->pt) * g->W * C + c0;
+  /* Lanes outermost, taps inside: the form GCC vectorizes whole (with the
+   * taps outermost it scalarized the clamp). */
+  for (int ox = oxa; ox < oxb; ox++) {
+    const float *restrict p = row + (int64_t)(ox * g->sw - g->pl) * C;
+    float *restrict o = out + (size_t)ox * C + c0;
+    for (int j = 0; j < 16; j++) {
+      float a = b[j];
+      for (int t = 0; t < 9; t++)
+        a += p[(t / 3) * sy + (t % 3) * sx + j] * w[t][j];
+      a = a < lo ? lo : a;
+      o[j] = a > hi ? hi : a;
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) void
+dw_row_body(const DwState *s, const float *restrict in, float *restrict out,
+            int oy) {
+  const Geo *g = &s->g;
+  int oxa = 0, oxb = 0; /* pixels whose whole window is inside */
+  int iy0 = oy * g->sh - g->pt;
+  if (g->kh == 3 && g->kw == 3 && iy0 >= 0 && iy0 + 2 * g->dh < g->H) {
+    oxa = (g->pl + g->sw - 1) / g->sw;
+    oxb = oxa;
+    while (oxb < g->OW && oxb * g->sw - g->pl + 2 * g->dw < g->W)
+      oxb++;
+  }
+  int c16 = oxb > oxa ? g->C - g->C % 16 : 0;
+  for (int c0 = 0; c0 < c16; c0 += 16)
+    dw3x3_run16(s, in, out, oy, oxa, oxb, c0);
+  for (int ox = 0; ox < g->OW; ox++)
+    if (ox < oxa || ox >= oxb)
+      dw_pixel(s, in, out, oy, ox, 0);
+    else if (c16 < g->C)
+      dw_pixel(s, in, out, oy, ox, c16);
 }
 
 static void dw_row_generic(const DwState *s, const float *in, float *out,
