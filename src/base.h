@@ -72,6 +72,11 @@ typedef struct Ctx {
   char msg[2048];       /* its message */
   const o2l_options *opt;
   o2l_report *rep;      /* may be NULL (tests) */
+  /* Says the bytes [p, p+n) of constant data will not be needed again in
+   * their original form (a transformed copy exists), so a mapped model's
+   * pages can leave memory; reading them later still works.  May be NULL. */
+  void (*release)(void *user, const void *p, size_t n);
+  void *release_user;
 } Ctx;
 
 void ctx_init(Ctx *cx, Arena *a, const o2l_options *opt, o2l_report *rep);
@@ -88,6 +93,8 @@ void ctx_notice(Ctx *cx, const char *fmt, ...)
  * left and why). */
 void ctx_report(Ctx *cx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Calls cx->release if set (see Ctx). */
+void ctx_release(Ctx *cx, const void *p, size_t n);
 /* Progress of a long stage, fraction in [0,1]. */
 void ctx_progress(Ctx *cx, const char *stage, double fraction);
 

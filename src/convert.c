@@ -17,6 +17,7 @@
 #include "lower/lower.h"
 #include "onnx/onnx.h"
 #include "pass/pass.h"
+#include "quant/quant.h"
 #include "tfl/tfl.h"
 
 static void report_histogram(o2l_report *rep, const Graph *t) {
@@ -84,11 +85,17 @@ static Status run_onnx_passes(Ctx *cx, Graph *g, PassStats *st) {
   return graph_toposort(cx, g);
 }
 
+static void release_pages(void *user, const void *p, size_t n) {
+  onnx_release(user, p, n);
+}
+
 static Status pipeline(Ctx *cx, OnnxFile **file, Graph **onnx, Graph **tfl) {
   const o2l_options *opt = cx->opt;
   PassStats st = {0};
   ctx_progress(cx, "reading", 0);
   TRY(onnx_load(cx, opt->input_path, onnx, file));
+  cx->release = release_pages;
+  cx->release_user = *file;
   if (cx->rep)
     cx->rep->onnx_nodes = (*onnx)->nnodes;
   TRY(run_onnx_passes(cx, *onnx, &st));
@@ -96,12 +103,21 @@ static Status pipeline(Ctx *cx, OnnxFile **file, Graph **onnx, Graph **tfl) {
   TRY(lower_graph(cx, *onnx, tfl));
   TRY(pass_tfl_fuse_activations(cx, *tfl, &st));
   TRY(pass_tfl_cleanup(cx, *tfl, &st));
-  if (opt->quantize != O2L_QUANT_NONE)
-    return ctx_err(cx, O2L_ERR_USAGE, "quantization is not available yet");
+  if (opt->quantize != O2L_QUANT_NONE) {
+    ctx_progress(cx, "quantizing", 0.4);
+    TRY(quantize_graph(cx, *tfl));
+  }
   report_passes(cx, &st);
   ctx_progress(cx, "writing", 0.9);
   size_t bytes = 0;
   TRY(tfl_write(cx, *tfl, opt->output_path, &bytes));
+  if (opt->report_json) {
+    Status rs = quant_write_report(cx, *tfl, opt->report_json);
+    if (rs != O2L_OK) {
+      remove(opt->output_path); /* all or nothing */
+      return rs;
+    }
+  }
   if (cx->rep) {
     cx->rep->output_bytes = (long)bytes;
     report_histogram(cx->rep, *tfl);

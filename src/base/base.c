@@ -202,6 +202,11 @@ void ctx_report(Ctx *cx, const char *fmt, ...) {
   report_add_line(cx->rep, buf);
 }
 
+void ctx_release(Ctx *cx, const void *p, size_t n) {
+  if (cx->release && p && n)
+    cx->release(cx->release_user, p, n);
+}
+
 void ctx_progress(Ctx *cx, const char *stage, double fraction) {
   if (cx->opt && !cx->opt->quiet && cx->opt->progress)
     cx->opt->progress(cx->opt->user, stage, fraction);

@@ -133,6 +133,19 @@ Value *lw_const(Lower *lw, const char *suffix, DType t, int rank,
   return graph_add_const(lw->cx, lw->dst, name, t, rank, dims, copy, bytes);
 }
 
+Value *lw_const_take(Lower *lw, const char *suffix, DType t, int rank,
+                     const int64_t *dims, void *data) {
+  int64_t n;
+  if (!data || !dims_numel(rank, dims, &n))
+    return NULL;
+  const char *name = derived_name(lw, lw->cur ? lw->cur->name : "const",
+                                  suffix);
+  if (!name)
+    return NULL;
+  return graph_add_const(lw->cx, lw->dst, name, t, rank, dims, data,
+                         (size_t)n * dtype_size(t));
+}
+
 Value *lw_const_i32(Lower *lw, const char *suffix, int n, const int32_t *v) {
   int64_t dims[1] = {n};
   return lw_const(lw, suffix, DT_I32, 1, dims, v);
@@ -277,6 +290,7 @@ Value *lw_const_perm(Lower *lw, Value *v, const int *perm, int prank,
     data = permute_data(lw, v, perm, dt);
     if (!data)
       return NULL;
+    ctx_release(lw->cx, v->data, v->nbytes);
     nbytes = (size_t)value_numel(v) * dtype_size(dt);
   }
   /* The first copy keeps the ONNX name; later variants get a suffix. */

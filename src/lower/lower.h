@@ -102,6 +102,10 @@ Value *lw_tensor(Lower *lw, const char *suffix, DType t, int rank,
  * the current node's name. */
 Value *lw_const(Lower *lw, const char *suffix, DType t, int rank,
                 const int64_t *dims, const void *data);
+/* As lw_const, but data is already arena memory the constant takes over
+ * (no copy: weights computed by a lowering). */
+Value *lw_const_take(Lower *lw, const char *suffix, DType t, int rank,
+                     const int64_t *dims, void *data);
 Value *lw_const_i32(Lower *lw, const char *suffix, int n, const int32_t *v);
 /* Scalar float constant (rank 0, or rank given by shape for broadcasting). */
 Value *lw_const_f32_scalar(Lower *lw, const char *suffix, float v);

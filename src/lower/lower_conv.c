@@ -190,7 +190,7 @@ static Value *conv_bias(Lower *lw, Node *n, const ConvParams *p) {
       ctx_oom(lw->cx, "creating a zero bias");
       return NULL;
     }
-    return lw_const(lw, "bias", DT_F32, 1, d, zeros);
+    return lw_const_take(lw, "bias", DT_F32, 1, d, zeros);
   }
   if (!value_is_const(b)) {
     lw_err(lw, O2L_ERR_UNSUPPORTED, "the bias is computed at run time; "
@@ -369,7 +369,7 @@ static Value *avg_correction(Lower *lw, const PoolParams *p, const Axis2 ax[2],
   if (!*needed)
     return NULL;
   int64_t d[4] = {1, oh, ow, 1};
-  return lw_const(lw, "avg_divisor", DT_F32, 4, d, f);
+  return lw_const_take(lw, "avg_divisor", DT_F32, 4, d, f);
 }
 
 Status pool_lower(Lower *lw, Node *n) {
@@ -481,8 +481,9 @@ static Value *fc_weights(Lower *lw, Value *b, bool trans_b, double alpha,
       size_t src = (size_t)(trans_b ? i * K + kk : kk * N + i);
       w[i * K + j] = (float)(alpha * load_as_f64(b->data, b->dtype, src));
     }
+  ctx_release(lw->cx, b->data, b->nbytes);
   int64_t d[2] = {N, K};
-  return lw_const(lw, "weights", DT_F32, 2, d, w);
+  return lw_const_take(lw, "weights", DT_F32, 2, d, w);
 }
 
 /* Bias [N] = beta * C when C broadcasts along rows; NULL if absent. */
@@ -497,7 +498,7 @@ static Value *fc_bias(Lower *lw, Value *c, double beta, int64_t N) {
     bias[i] = (float)(beta * load_as_f64(c->data, c->dtype,
                                          (size_t)(cn == 1 ? 0 : i)));
   int64_t d[1] = {N};
-  return lw_const(lw, "bias", DT_F32, 1, d, bias);
+  return lw_const_take(lw, "bias", DT_F32, 1, d, bias);
 }
 
 /* Emits FULLY_CONNECTED for rows of `a` (logical [..., K]) times constant

@@ -83,6 +83,7 @@ static Value *scaled_weights(Ctx *cx, Graph *g, Value *w, const float *s,
     return NULL;
   for (int64_t k = 0; k < n; k++)
     d[k] = load_f32(w->data, (size_t)k) * s[ch(w, k, group)];
+  ctx_release(cx, w->data, w->nbytes);
   const char *name = arena_printf(cx->arena, "%s/bn_folded", w->name);
   return name ? graph_add_const(cx, g, name, DT_F32, w->rank, w->dims, d,
                                 sizeof(float) * (size_t)n)
