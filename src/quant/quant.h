@@ -19,4 +19,9 @@
 
 Status quantize_graph(Ctx *cx, Graph *g);
 
+/* --report FILE.json: every tensor of the (written) graph with its type,
+ * shape, calibrated range and scale/zero point, and every operator with
+ * the types of its inputs and outputs.  Written atomically. */
+Status quant_write_report(Ctx *cx, const Graph *g, const char *path);
+
 #endif
