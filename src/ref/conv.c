@@ -19,9 +19,11 @@ enum { COL_BLOCK = 256 << 10 };
 
 static bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX / 2; }
 
+/* Row counts and pixel indices here are int: keep every tensor below 2^30
+ * elements so no product of its dims overflows. */
 static Status need_dims_int(RefPrep *p, const Node *n, const Value *v) {
   int64_t k = ref_numel(v);
-  if (k < 0 || k > (int64_t)1 << 40)
+  if (k < 0 || k > INT_MAX / 2)
     return ref_bad(p, n, "tensor '%s' is too large", v->name);
   for (int i = 0; i < v->rank; i++)
     if (!fits_int(v->dims[i]))
@@ -92,7 +94,8 @@ static Status conv_geometry(RefPrep *p, const Node *n, const Value *in,
   if (!ref_act_valid(o->act))
     return ref_bad(p, n, "fused activation %d unknown", o->act);
   int64_t want[4] = {g->N, oh, ow, oc};
-  return ref_need_shape(p, n, n->out[0], "output", 4, want);
+  TRY(ref_need_shape(p, n, n->out[0], "output", 4, want));
+  return need_dims_int(p, n, n->out[0]);
 }
 
 /* ---- CONV_2D -------------------------------------------------------------- */
@@ -657,6 +660,7 @@ Status ref_fc_prepare(RefPrep *p, RefOp *op) {
     return ref_bad(p, n, "weights must be [O, I], got rank %d", wv->rank);
   TRY(need_dims_int(p, n, wv));
   TRY(need_dims_int(p, n, in));
+  TRY(need_dims_int(p, n, n->out[0]));
   FcState *s = ref_alloc(p, sizeof *s);
   if (!s)
     return p->cx->status;
@@ -758,6 +762,7 @@ Status ref_bmm_prepare(RefPrep *p, RefOp *op) {
     return ref_bad(p, n, "operands must have rank >= 2");
   TRY(need_dims_int(p, n, x));
   TRY(need_dims_int(p, n, y));
+  TRY(need_dims_int(p, n, n->out[0]));
   BmmState *s = ref_alloc(p, sizeof *s);
   if (!s)
     return p->cx->status;

@@ -23,8 +23,9 @@
 typedef struct RefRunner RefRunner;
 
 /* Called for each float tensor the run computes: the graph inputs first,
- * then every float output of each operator right after it ran.  data is
- * valid only during the call. */
+ * then every float output of each operator right after it ran (operators
+ * folded at prepare time, whose inputs are all constant, are not observed:
+ * their outputs are constants).  data is valid only during the call. */
 typedef void (*RefObserver)(void *user, const Value *v, const float *data,
                             size_t n);
 

@@ -58,6 +58,9 @@ struct RefRunner {
 static Status value_slot(RefRunner *r, const Node *n, const Value *v,
                          Slot **out) {
   const Graph *g = r->g;
+  if (!v)
+    return ctx_err(r->cx, O2L_ERR_INVALID,
+                   "reference runner: a graph input or output is missing");
   if (v->id < 0 || v->id >= g->nvalues || g->values[v->id] != v)
     return ctx_err(r->cx, O2L_ERR_INTERNAL,
                    "reference runner: tensor '%s' of %s is not in the graph",
