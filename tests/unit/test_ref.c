@@ -1522,6 +1522,36 @@ static void test_runner(void) {
   t_free(&t);
 }
 
+/* Every allocation ref_prepare makes may fail: a clean NOMEM, no leak. */
+static void test_faults(void) {
+  int fails = 0;
+  for (long nth = 1; nth < 200; nth++) {
+    T t;
+    t_init(&t);
+    int64_t xd[4] = {1, 6, 6, 8}, wd[4] = {16, 3, 3, 8}, yd[4] = {1, 6, 6, 16};
+    Value *x = t_input(&t, 4, xd);
+    Value *in[2] = {x, t_rand_const(&t, 4, wd)};
+    Value *y = t_val(&t, DT_F32, 4, yd), *z = t_val(&t, DT_F32, 4, yd);
+    Node *n = t_node(&t, TFL_CONV_2D, 2, in, 1, &y);
+    n->opt.stride_h = n->opt.stride_w = 1;
+    t_node(&t, TFL_RELU, 1, &y, 1, &z);
+    graph_set_inputs(&t.cx, t.g, t.nin, t.ins);
+    graph_set_outputs(&t.cx, t.g, 1, &z);
+    fault_fail_nth(nth);
+    Status st = ref_prepare(&t.cx, t.g, &t.r);
+    fault_fail_nth(0);
+    if (st == O2L_OK) {
+      CHECK(ref_run(t.r, (const float *const *)t.data) == O2L_OK);
+      t_free(&t);
+      break;
+    }
+    CHECK(st == O2L_ERR_NOMEM && t.r == NULL);
+    fails++;
+    t_free(&t);
+  }
+  CHECK(fails > 3);
+}
+
 int main(void) {
   printf("reference kernels use %s\n", ref_isa_name());
   test_conv();
@@ -1544,5 +1574,6 @@ int main(void) {
   test_gather();
   test_cumsum_select();
   test_runner();
+  test_faults();
   return check_done("test_ref");
 }
