@@ -5,14 +5,15 @@
  *
  * Blocking: rows of A in blocks of MC (the block stays in L2 while every
  * panel of B passes over it), K in blocks of KC (a panel slice stays in
- * L1), and an MR x REF_NR register tile inside (gemm_ukr.h).  MR depends on
+ * L1 while the row tiles pass), and an MR x REF_NR register tile inside
+ * (gemm_ukr.h).  MR depends on
  * the ISA picked at run time; the packed layout does not, so one packing
  * serves every ISA.
  */
 #include "ref/ref_impl.h"
 
 enum {
-  KC = 512,           /* K block: a 64 KB panel slice */
+  KC = 256,           /* K block: a 32 KB panel slice, kept in L1 */
   A_BLOCK = 96 << 10, /* bytes of A per row block */
 };
 

@@ -260,7 +260,7 @@ static void test_conv(void) {
       c.pad = TFL_PAD_SAME;
     check_conv(&c);
   }
-  /* GEMM edges: K past one K block (512), N past several panels, M past
+  /* GEMM edges: K past two K blocks (256), N past several panels, M past
    * several row blocks and not a multiple of any MR; the direct 1x1 path. */
   ConvCase big = {1, 13, 11, 600, 70, 1, 1, 1, 1, 1, 1, TFL_PAD_SAME,
                   TFL_ACT_RELU6, 1, 0, true, false};
