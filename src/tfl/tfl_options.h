@@ -70,6 +70,8 @@ typedef struct TflOptions {
   int stride_d, dilation_d; /* CONV_3D (dilation 0 is written as 1) */
   bool exclusive, reverse;  /* CUMSUM */
   bool offset;              /* STRIDED_SLICE: end is an offset from begin */
+  int radius;               /* LOCAL_RESPONSE_NORMALIZATION (alpha, beta above) */
+  float bias;
 } TflOptions;
 
 /* The TFLite builtin operators this project emits.  Columns: our name,
@@ -87,6 +89,7 @@ typedef struct TflOptions {
   X(FLOOR, 8, 0)                                     \
   X(FULLY_CONNECTED, 9, 8)                           \
   X(L2_NORMALIZATION, 11, 12)                        \
+  X(LOCAL_RESPONSE_NORMALIZATION, 13, 13)            \
   X(LOGISTIC, 14, 0)                                 \
   X(MAX_POOL_2D, 17, 5)                              \
   X(MUL, 18, 21)                                     \
@@ -107,6 +110,7 @@ typedef struct TflOptions {
   X(SQUEEZE, 43, 30)                                 \
   X(STRIDED_SLICE, 45, 32)                           \
   X(EXP, 47, 33)                                     \
+  X(TOPK_V2, 48, 34)                                 \
   X(SPLIT, 49, 35)                                   \
   X(LOG_SOFTMAX, 50, 36)                             \
   X(CAST, 53, 37)                                    \
@@ -162,6 +166,7 @@ typedef struct TflOptions {
   X(CUMSUM, 128, 102)                                \
   X(BROADCAST_TO, 130, 0)                            \
   X(CONV_3D, 132, 106)                               \
+  X(CONV_3D_TRANSPOSE, 141, 106)                     \
   X(GELU, 150, 116)                                  \
   X(RELU_0_TO_1, 152, 0)                             \
   X(SIGN, 158, 0)

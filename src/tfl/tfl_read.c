@@ -281,6 +281,12 @@ static void read_options(FbReader *r, FbTable t, int type, TflOptions *o) {
     o->dilation_w = fb_get_i32(r, t, 6, 1);
     o->dilation_h = fb_get_i32(r, t, 7, 1);
     break;
+  case 13:
+    o->radius = fb_get_i32(r, t, 0, 0);
+    o->bias = fb_get_f32(r, t, 1, 0.0f);
+    o->alpha = fb_get_f32(r, t, 2, 0.0f);
+    o->beta = fb_get_f32(r, t, 3, 0.0f);
+    break;
   case 116:
     o->approximate = fb_get_bool(r, t, 0, false);
     break;

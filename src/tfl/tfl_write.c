@@ -495,6 +495,7 @@ static const struct {
     {TFL_CONCATENATION, "1.5.0 1.14.0 2.3.0 2.14.0 2.21.0"},
     {TFL_CONV_2D, "1.5.0 1.14.0 1.14.0 2.3.0 2.4.0 2.9.0 2.11.0 2.15.0"},
     {TFL_CONV_3D, "2.5.0"},
+    {TFL_CONV_3D_TRANSPOSE, "2.5.0"},
     {TFL_CUMSUM, "2.4.0"},
     {TFL_DEPTHWISE_CONV_2D, "1.5.0 1.12.0 1.14.0 2.2.0 2.3.0 2.3.0 2.11.0"},
     {TFL_DEPTH_TO_SPACE, "2.1.0 2.5.0"},
@@ -518,6 +519,7 @@ static const struct {
     {TFL_LESS, "1.14.0 1.14.0 2.13.0"},
     {TFL_LESS_EQUAL, "1.14.0 1.14.0"},
     {TFL_LOG, "1.14.0 2.15.0"},
+    {TFL_LOCAL_RESPONSE_NORMALIZATION, "1.5.0"},
     {TFL_LOGICAL_AND, "1.11.0"},
     {TFL_LOGICAL_NOT, "1.11.0"},
     {TFL_LOGICAL_OR, "1.11.0"},
@@ -567,6 +569,7 @@ static const struct {
     {TFL_SUM, "1.10.0 1.15.0"},
     {TFL_TANH, "1.14.0 1.14.0 2.3.0"},
     {TFL_TILE, "1.10.1 2.2.0 2.8.0"},
+    {TFL_TOPK_V2, "1.7.0 1.14.0 2.13.0"},
     {TFL_TRANSPOSE, "1.6.0 1.14.0 1.15.0 2.3.0 2.4.0 2.12.0 2.14.4 2.22.0"},
     {TFL_TRANSPOSE_CONV, "1.9.0 2.2.0 2.3.0 2.13.0 2.15.0"},
     {TFL_UNPACK, "1.11.0 1.14.0 2.2.0 2.3.0 2.22.0"},
@@ -998,14 +1001,20 @@ static FbRef write_options(Writer *w, const Node *n, int type) {
     fb_add_i32(B, 6, dil(o->dilation_w));
     fb_add_i32(B, 7, dil(o->dilation_h));
     break;
+  case 13: /* LocalResponseNormalizationOptions */
+    fb_add_i32(B, 0, o->radius);
+    fb_add_f32(B, 1, o->bias);
+    fb_add_f32(B, 2, o->alpha);
+    fb_add_f32(B, 3, o->beta);
+    break;
   case 116: /* GeluOptions */
     fb_add_bool(B, 0, o->approximate);
     break;
   /* Options tables without fields, written empty as TF does. */
-  case 22: case 26: case 33: case 36: case 39: case 41: case 42: case 43:
-  case 44: case 45: case 46: case 47: case 48: case 51: case 52: case 53:
-  case 54: case 56: case 60: case 62: case 63: case 65: case 66: case 72:
-  case 76: case 78: case 84: case 98:
+  case 22: case 26: case 33: case 34: case 36: case 39: case 41: case 42:
+  case 43: case 44: case 45: case 46: case 47: case 48: case 51: case 52:
+  case 53: case 54: case 56: case 60: case 62: case 63: case 65: case 66:
+  case 72: case 76: case 78: case 84: case 98:
     break;
   default:
     fb_table_end(B);
