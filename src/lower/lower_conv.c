@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "lower/lower.h"
+#include "lower/lower_3d.h"
 #include "ops/opattr.h"
 
 /* ---- padding ------------------------------------------------------------- */
@@ -205,8 +206,7 @@ Status conv_lower(Lower *lw, Node *n) {
   ConvParams p;
   TRY(conv_params(lw->cx, lw->src, n, &p));
   if (p.nsp > 2)
-    return lw_err(lw, O2L_ERR_UNSUPPORTED,
-                  "3-D convolution (NCDHW) is not supported yet");
+    return conv3d_lower(lw, n, &p);
   Value *x = n->in[0], *w = n->in[1], *y = n->out[0];
   if (!value_is_const(w))
     return lw_err(lw, O2L_ERR_UNSUPPORTED, "the weight '%s' is computed at "
@@ -254,8 +254,7 @@ Status convt_lower(Lower *lw, Node *n) {
   TRY(conv_params(lw->cx, lw->src, n, &p));
   Value *x = n->in[0], *w = n->in[1], *y = n->out[0];
   if (p.nsp > 2)
-    return lw_err(lw, O2L_ERR_UNSUPPORTED,
-                  "3-D transposed convolution is not supported yet");
+    return convt3d_lower(lw, n, &p);
   if (p.group != 1)
     return lw_err(lw, O2L_ERR_UNSUPPORTED,
                   "grouped ConvTranspose (group %lld) has no TFLite "
@@ -376,7 +375,7 @@ Status pool_lower(Lower *lw, Node *n) {
   PoolParams p;
   TRY(pool_params(lw->cx, lw->src, n, &p));
   if (p.nsp > 2)
-    return lw_err(lw, O2L_ERR_UNSUPPORTED, "3-D pooling is not supported yet");
+    return pool3d_lower(lw, n, &p);
   Axis2 ax[2];
   for (int i = 0; i < 2; i++) {
     int k = p.nsp == 1 ? 0 : i;
@@ -432,9 +431,11 @@ Status pool_lower(Lower *lw, Node *n) {
 
 Status gpool_lower(Lower *lw, Node *n) {
   Value *x = n->in[0], *y = n->out[0];
+  if (x->rank == 5)
+    return gpool3d_lower(lw, n);
   if (x->rank < 3 || x->rank > 4)
     return lw_err(lw, O2L_ERR_UNSUPPORTED,
-                  "global pooling of a rank-%d tensor (3-D or 4-D expected)",
+                  "global pooling of a rank-%d tensor (3-D to 5-D expected)",
                   x->rank);
   int nsp = x->rank - 2;
   Value *in = feature_map(lw, x, nsp, "pooling reads channels-last");

@@ -29,7 +29,7 @@ static bool has_fused_activation(int op) {
   case TFL_ADD: case TFL_SUB: case TFL_MUL: case TFL_DIV:
   case TFL_CONV_2D: case TFL_DEPTHWISE_CONV_2D: case TFL_FULLY_CONNECTED:
   case TFL_AVERAGE_POOL_2D: case TFL_MAX_POOL_2D: case TFL_TRANSPOSE_CONV:
-  case TFL_CONCATENATION:
+  case TFL_CONCATENATION: case TFL_CONV_3D: case TFL_CONV_3D_TRANSPOSE:
     return true;
   default:
     return false;

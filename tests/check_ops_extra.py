@@ -1,0 +1,418 @@
+#!/usr/bin/env python3
+"""Numerical check of the operators added for CNN coverage: 3-D feature maps
+(Conv, ConvTranspose, pools, global pools, BatchNorm on NCDHW), the
+normalizations (LayerNormalization, InstanceNormalization, GroupNorm and
+LayerNorm as older PyTorch exports them), GELU and its Erf chain, Erf, Mish,
+Selu, Celu, ThresholdedRelu, Softsign, DepthToSpace, SpaceToDepth, LRN, the
+extra reductions, ArgMin, TopK and Mod, in LiteRT against onnxruntime.
+
+    /tmp/venvtest/v/bin/python tests/check_ops_extra.py [--bin build/onnx2lite]
+        [-k SUBSTRING] [--verbose]
+
+Every case is a small ONNX model built here with onnx.helper, either in a
+channels-last context (a Conv makes the map the operator reads, so it is
+stored NHWC / NDHWC) or on plain tensors, at the opsets the operator has
+variants for.  Each model is converted twice (default edges and
+--keep-io-layout), run in LiteRT with XNNPACK (the default), with the builtin
+kernels and with the reference kernels, and compared with onnxruntime:
+floats to a relative error (max |diff| / max |reference|) of 1e-5 unless a
+case says otherwise (the Erf decomposition is checked to an absolute 1e-5),
+integers exactly.  In the default mode the operator counts a case declares
+(always TRANSPOSE: 0 unless said otherwise) are checked on the file.  Cases
+that must be refused check the exit status and the message.  Exit status 1
+if any case fails.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+import onnxruntime as ort
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RNG = np.random.default_rng(1)
+RESOLVERS = (OpResolverType.AUTO, OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+             OpResolverType.BUILTIN_REF)
+SKIPPED = set()
+
+F32, I32, I64, BOOL = (TensorProto.FLOAT, TensorProto.INT32, TensorProto.INT64,
+                       TensorProto.BOOL)
+NP = {F32: np.float32, I32: np.int32, I64: np.int64, BOOL: np.bool_}
+CIN = 3
+
+
+class Case:
+    """A model, its inputs, what LiteRT must compute and the operator counts
+    the converted file must have.  refuse: the conversion must fail with a
+    message containing this text."""
+
+    def __init__(self, name, nodes, inputs, outputs, inits=(), opset=13,
+                 feeds=None, counts=None, rtol=1e-5, atol=None, refuse=None):
+        self.name, self.nodes, self.inputs = name, nodes, inputs
+        self.outputs, self.inits, self.opset = outputs, list(inits), opset
+        self.feeds = feeds or {}
+        self.counts = {"TRANSPOSE": 0}
+        self.counts.update(counts or {})
+        self.rtol, self.atol, self.refuse = rtol, atol, refuse
+
+    def model(self):
+        g = helper.make_graph(
+            self.nodes, self.name,
+            [helper.make_tensor_value_info(n, t, s) for n, t, s in self.inputs],
+            [helper.make_tensor_value_info(n, t, None) for n, t in self.outputs],
+            self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", self.opset)])
+        m.ir_version = 8
+        return m
+
+    def feed(self):
+        out = {}
+        for name, t, shape in self.inputs:
+            if name in self.feeds:
+                out[name] = self.feeds[name]
+            elif t in (I32, I64):
+                out[name] = RNG.integers(-9, 10, shape).astype(NP[t])
+            else:
+                out[name] = RNG.standard_normal(shape).astype(np.float32)
+        return out
+
+
+def const(name, arr):
+    return numpy_helper.from_array(np.asarray(arr), name)
+
+
+def f32(*shape, lo=-1.0, hi=1.0):
+    return RNG.uniform(lo, hi, shape).astype(np.float32)
+
+
+def node(op, ins, outs, **attrs):
+    return helper.make_node(op, ins, outs, **attrs)
+
+
+def front(rank, c, out="feat", name="w"):
+    """A 1x1 Conv from the NC... input X to `out` with c channels: the map
+    the operator under test reads is then stored channels-last."""
+    w = const(name, f32(c, CIN, *([1] * (rank - 2))))
+    b = const(name + "_b", f32(c))
+    return [node("Conv", ["X", w.name, b.name], [out])], [w, b]
+
+
+def map_case(name, spatial, c, body, outputs, inits=(), n=1, **kw):
+    """Case whose body reads `feat`, an (n, c, *spatial) channels-last map."""
+    nodes, ci = front(2 + len(spatial), c)
+    inputs = [("X", F32, [n, CIN] + list(spatial))] + kw.pop("extra_inputs", [])
+    return Case(name, nodes + body, inputs, outputs, ci + list(inits), **kw)
+
+
+# ---- 3-D feature maps ------------------------------------------------------------
+
+def cases_3d():
+    cs = []
+    S = [6, 7, 8]  # D, H, W
+    C = 4
+
+    def conv(name, k, m=5, group=1, bias=True, n=1, counts=None, **attrs):
+        counts = dict(counts or {})
+        counts["CONV_2D"] = counts.get("CONV_2D", 0) + 1  # the front Conv
+        w = const("cw", f32(m, C // group, *k))
+        ins = ["feat", "cw"] + (["cb"] if bias else [])
+        inits = [w] + ([const("cb", f32(m))] if bias else [])
+        cs.append(map_case(f"conv3d_{name}", S, C,
+                           [node("Conv", ins, ["y"], group=group, **attrs)],
+                           [("y", F32)], inits, n=n, counts=counts))
+
+    c3 = {"CONV_3D": 1}
+    conv("k3_same", [3, 3, 3], pads=[1] * 6, counts=c3)
+    conv("relu_fused", [3, 3, 3], pads=[1] * 6, counts={"CONV_3D": 1, "RELU": 0})
+    cs[-1].nodes[-1].output[0] = "t"
+    cs[-1].nodes.append(node("Relu", ["t"], ["y"]))
+    conv("k3_s2_p1", [3, 3, 3], strides=[2, 2, 2], pads=[1] * 6, counts=c3)
+    conv("k3_valid", [3, 3, 3], counts=c3)
+    conv("k3_nobias", [3, 3, 3], bias=False, pads=[1] * 6, counts=c3)
+    conv("k3_asym_pads", [3, 2, 3], pads=[0, 1, 2, 2, 0, 1], counts={"CONV_3D": 1, "PAD": 1})
+    conv("k3_dil2", [3, 3, 3], dilations=[2, 1, 2], pads=[2, 1, 2, 2, 1, 2], counts=c3)
+    conv("k3_batch2", [3, 3, 3], n=2, strides=[1, 2, 1], pads=[1] * 6, counts=c3)
+    conv("auto_same_upper", [2, 3, 2], auto_pad="SAME_UPPER", counts=c3)
+    conv("auto_same_lower", [2, 3, 2], auto_pad="SAME_LOWER", counts=c3)
+    conv("k133", [1, 3, 3], pads=[0, 1, 1, 0, 1, 1], counts={"CONV_2D": 1, "CONV_3D": 0})
+    conv("k133_s2", [1, 3, 3], strides=[1, 2, 2], pads=[0, 1, 1, 0, 1, 1],
+         counts={"CONV_2D": 1, "CONV_3D": 0})
+    conv("k311", [3, 1, 1], pads=[1, 0, 0, 1, 0, 0], counts={"CONV_2D": 1, "CONV_3D": 0})
+    conv("k311_s2", [3, 1, 1], strides=[2, 1, 1], counts={"CONV_2D": 1, "CONV_3D": 0})
+    conv("k111", [1, 1, 1], n=2, counts={"CONV_2D": 1, "CONV_3D": 0})
+    conv("depthwise_k3", [3, 3, 3], m=C, group=C, pads=[1] * 6,
+         counts={"DEPTHWISE_CONV_2D": 3, "CONV_3D": 0})
+    conv("depthwise_mult2_s2", [3, 3, 3], m=2 * C, group=C, strides=[2, 2, 2],
+         pads=[1] * 6, counts={"DEPTHWISE_CONV_2D": 3, "STRIDED_SLICE": 3})
+    conv("depthwise_k133", [1, 3, 3], m=C, group=C, pads=[0, 1, 1, 0, 1, 1],
+         counts={"DEPTHWISE_CONV_2D": 1})
+    conv("depthwise_k311", [3, 1, 1], m=C, group=C, pads=[1, 0, 0, 1, 0, 0],
+         counts={"DEPTHWISE_CONV_2D": 1})
+    conv("grouped2_k3", [3, 3, 3], m=6, group=2, pads=[1, 1, 0, 1, 1, 2],
+         counts={"CONV_2D": 3, "CONV_3D": 0})
+    conv("grouped2_b2_dil", [3, 3, 3], m=6, group=2, n=2, dilations=[2, 1, 1],
+         pads=[2, 1, 1, 2, 1, 1], counts={"CONV_2D": 3})
+
+    # ConvTranspose
+    def convt(name, k, counts=None, bias=True, **attrs):
+        w = const("tw", f32(C, 3, *k))
+        ins = ["feat", "tw"] + (["tb"] if bias else [])
+        inits = [w] + ([const("tb", f32(3))] if bias else [])
+        cs.append(map_case(f"convt3d_{name}", [3, 4, 5], C,
+                           [node("ConvTranspose", ins, ["y"], **attrs)],
+                           [("y", F32)], inits, counts=counts))
+
+    ct = {"CONV_3D_TRANSPOSE": 1}
+    convt("k2_s2", [2, 2, 2], strides=[2, 2, 2], counts=ct)
+    convt("k4_s2_p1", [4, 4, 4], strides=[2, 2, 2], pads=[1] * 6, counts=ct)
+    convt("k3_s1_p1_nobias", [3, 3, 3], pads=[1] * 6, bias=False, counts=ct)
+    convt("k3_s2_p1_op1", [3, 3, 3], strides=[2, 2, 2], pads=[1] * 6,
+          output_padding=[1, 1, 1], counts={"CONV_3D_TRANSPOSE": 1, "SLICE": 1})
+    convt("k3_s2_valid", [3, 3, 3], strides=[2, 1, 2], counts=ct)
+    convt("relu_fused", [2, 2, 2], strides=[2, 2, 2], counts={"CONV_3D_TRANSPOSE": 1, "RELU": 0})
+    cs[-1].nodes[-1].output[0] = "t"
+    cs[-1].nodes.append(node("Relu", ["t"], ["y"]))
+
+    # pools
+    def pool(name, op, k, opset=13, spatial=S, n=1, counts=None, **attrs):
+        cs.append(map_case(f"{op}3d_{name}", spatial, 3,
+                           [node(op, ["feat"], ["y"], kernel_shape=k, **attrs)],
+                           [("y", F32)], n=n, opset=opset, counts=counts))
+
+    for op in ("MaxPool", "AveragePool"):
+        tfl = "MAX_POOL_2D" if op == "MaxPool" else "AVERAGE_POOL_2D"
+        pool("k2_s2", op, [2, 2, 2], strides=[2, 2, 2], counts={tfl: 2})
+        pool("k3_s2_p1", op, [3, 3, 3], strides=[2, 2, 2], pads=[1] * 6,
+             counts={tfl: 2})
+        pool("k3_s1_p1_b2", op, [3, 3, 3], pads=[1] * 6, n=2, counts={tfl: 2})
+        pool("k133", op, [1, 3, 3], strides=[1, 2, 2], pads=[0, 1, 1, 0, 1, 1],
+             counts={tfl: 1})
+        pool("k311", op, [3, 1, 1], strides=[2, 1, 1], counts={tfl: 1})
+        pool("ceil", op, [3, 2, 3], strides=[2, 2, 2], ceil_mode=1, opset=11)
+        pool("asym_pads", op, [3, 3, 2], strides=[2, 1, 2], pads=[0, 1, 1, 2, 1, 0])
+        pool("same_upper", op, [3, 2, 3], strides=[2, 2, 1], auto_pad="SAME_UPPER")
+        pool("same_lower", op, [3, 2, 3], strides=[2, 2, 1], auto_pad="SAME_LOWER")
+    for cip in (0, 1):
+        pool(f"cip{cip}_k3_p1", "AveragePool", [3, 3, 3], pads=[1] * 6,
+             count_include_pad=cip)
+        pool(f"cip{cip}_ceil_p1", "AveragePool", [3, 3, 3], strides=[2, 2, 2],
+             pads=[1, 0, 1, 1, 1, 0], count_include_pad=cip, ceil_mode=1, opset=19)
+    pool("relu_input", "MaxPool", [3, 3, 3], strides=[2, 2, 2], pads=[1] * 6)
+    cs[-1].nodes.insert(1, node("Relu", ["feat"], ["feat_r"]))
+    cs[-1].nodes[-1].input[0] = "feat_r"
+    cs[-1].counts.update({"PADV2": 0})
+    cs.append(Case("MaxPool3d_graph_input", [node("MaxPool", ["X"], ["y"],
+                                                  kernel_shape=[2, 2, 2], strides=[2, 2, 2])],
+                   [("X", F32, [1, C] + S)], [("y", F32)]))
+    cs.append(Case("MaxPool3d_dilated", [node("MaxPool", ["X"], ["y"], kernel_shape=[2, 2, 2],
+                                              dilations=[2, 1, 1])],
+                   [("X", F32, [1, C] + S)], [("y", F32)], opset=12,
+                   refuse="dilated pooling"))
+    cs.append(Case("convt3d_grouped", [node("ConvTranspose", ["X", "w"], ["y"], group=2)],
+                   [("X", F32, [1, C] + S)], [("y", F32)], [const("w", f32(C, 2, 2, 2, 2))],
+                   refuse="grouped 3-D ConvTranspose"))
+    cs.append(Case("convt3d_dilated", [node("ConvTranspose", ["X", "w"], ["y"],
+                                            dilations=[2, 1, 1])],
+                   [("X", F32, [1, C] + S)], [("y", F32)], [const("w", f32(C, 2, 2, 2, 2))],
+                   refuse="dilated 3-D ConvTranspose"))
+    for op in ("GlobalAveragePool", "GlobalMaxPool"):
+        cs.append(map_case(f"{op}_3d", S, C, [node(op, ["feat"], ["y"])], [("y", F32)], n=2))
+    cs.append(map_case("BatchNorm_3d_map", S, C, [
+        node("Relu", ["feat"], ["r"]),
+        node("BatchNormalization", ["r", "g", "b", "m", "v"], ["y"])], [("y", F32)],
+        [const("g", f32(C, lo=0.5, hi=2)), const("b", f32(C)), const("m", f32(C)),
+         const("v", f32(C, lo=0.1, hi=2))], counts={"MUL": 1, "ADD": 1}))
+    # a small 3-D network: no TRANSPOSE anywhere, BN folded into the conv
+    cs.append(map_case("net3d", [4, 8, 8], C, [
+        node("Conv", ["feat", "w1", "b1"], ["c1"], pads=[1] * 6),
+        node("BatchNormalization", ["c1", "g", "b", "m", "v"], ["bn"]),
+        node("Relu", ["bn"], ["r1"]),
+        node("MaxPool", ["r1"], ["p1"], kernel_shape=[1, 2, 2], strides=[1, 2, 2]),
+        node("Conv", ["p1", "w2"], ["c2"], group=8, pads=[1] * 6),
+        node("Relu", ["c2"], ["r2"]),
+        node("GlobalAveragePool", ["r2"], ["g1"]),
+        node("Flatten", ["g1"], ["f"]),
+        node("Gemm", ["f", "fw", "fb"], ["y"], transB=1)], [("y", F32)],
+        [const("w1", f32(8, C, 3, 3, 3)), const("b1", f32(8)),
+         const("g", f32(8, lo=0.5, hi=2)), const("b", f32(8)), const("m", f32(8)),
+         const("v", f32(8, lo=0.1, hi=2)), const("w2", f32(8, 1, 3, 3, 3)),
+         const("fw", f32(10, 8)), const("fb", f32(10))],
+        counts={"CONV_3D": 1, "DEPTHWISE_CONV_2D": 3, "MUL": 0, "RELU": 0}))
+    return cs
+
+
+# ---- running -------------------------------------------------------------------
+
+def cl_perm(r):
+    return [0] + list(range(2, r)) + [1]
+
+
+def cl_matches(onnx_shape, tfl_shape):
+    """Is tfl_shape the channels-last form of onnx_shape (and not also the
+    plain one, which would leave the test unable to tell the order)?"""
+    r = len(onnx_shape)
+    if r < 3 or [onnx_shape[i] for i in cl_perm(r)] != list(tfl_shape):
+        return False
+    if list(onnx_shape) == list(tfl_shape):
+        moved = [d for d in onnx_shape[1:] if d > 1]
+        if len(set(moved)) > 1 or (len(moved) > 1 and onnx_shape[1] > 1):
+            raise ValueError(f"shape {list(onnx_shape)}: NCHW and NHWC look alike; "
+                             "choose other sizes")
+        return False
+    return True
+
+
+def to_layout(arr, tfl_shape, keep_io=False):
+    """arr (ONNX order) in the order a TFLite tensor of tfl_shape holds."""
+    if not keep_io and cl_matches(arr.shape, tfl_shape):
+        return np.transpose(arr, cl_perm(arr.ndim))
+    if list(arr.shape) == list(tfl_shape):
+        return arr
+    raise ValueError(f"no layout maps {arr.shape} to {list(tfl_shape)}")
+
+
+def from_layout(arr, onnx_shape, keep_io=False):
+    if not keep_io and cl_matches(onnx_shape, arr.shape):
+        return np.transpose(arr, np.argsort(cl_perm(arr.ndim)))
+    if list(arr.shape) == list(onnx_shape):
+        return arr
+    raise ValueError(f"no layout maps {list(arr.shape)} back to {list(onnx_shape)}")
+
+
+def compare(case, name, got, ref):
+    if got.dtype != ref.dtype:
+        return f"{name}: dtype {got.dtype} vs {ref.dtype}"
+    if got.shape != ref.shape:
+        return f"{name}: shape {got.shape} vs {ref.shape}"
+    if ref.dtype.kind in "biu":
+        bad = int(np.sum(got != ref))
+        return f"{name}: {bad} of {ref.size} differ" if bad else None
+    if not np.array_equal(np.isfinite(got), np.isfinite(ref)):
+        return f"{name}: finiteness differs"
+    fin = np.isfinite(ref)
+    diff = float(np.max(np.abs(got[fin].astype(np.float64) - ref[fin]), initial=0.0))
+    if case.atol is not None:
+        return f"{name}: abs err {diff:.2e}" if diff > case.atol else None
+    scale = max(float(np.max(np.abs(ref[fin]), initial=0.0)), 1e-6)
+    return f"{name}: rel err {diff / scale:.2e}" if diff / scale > case.rtol else None
+
+
+def reference(path, feeds):
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    return dict(zip(names, sess.run(None, feeds)))
+
+
+def op_counts(path):
+    it = Interpreter(model_path=path,
+                     experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    ops = {}
+    for o in it._get_ops_details():
+        ops[o["op_name"]] = ops.get(o["op_name"], 0) + 1
+    return ops
+
+
+def run_case(case, binary, tmp, keep_io):
+    path = os.path.join(tmp, case.name + ".onnx")
+    out = os.path.join(tmp, case.name + ("_k" if keep_io else "") + ".tflite")
+    onnx.save(case.model(), path)
+    cmd = [binary, "convert", path, "-o", out, "-q"] + (["--keep-io-layout"] if keep_io else [])
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if case.refuse is not None:
+        if p.returncode == 0:
+            return ["converted, but should have been refused"], {}
+        if case.refuse not in p.stderr or "'" not in p.stderr:
+            return [f"refused without naming the node / '{case.refuse}': {p.stderr.strip()}"], {}
+        if os.path.exists(out):
+            return ["an output file was left behind"], {}
+        return [], {}
+    if p.returncode != 0:
+        return [f"convert failed ({p.returncode}): {p.stderr.strip()}"], {}
+    feeds = case.feed()
+    refs = reference(path, feeds)
+    errs = []
+    for res in RESOLVERS:
+        try:
+            it = Interpreter(model_path=out, experimental_op_resolver_type=res)
+        except (ValueError, RuntimeError) as e:
+            if res == OpResolverType.BUILTIN_REF and "Didn't find op" in str(e):
+                m = re.search(r"opcode '(\w+)' version '(\d+)'", str(e))
+                SKIPPED.add(f"{case.name} ({m.group(1)} v{m.group(2)})" if m else case.name)
+                continue
+            errs.append(f"{res.name}: {str(e).strip()[:300]}")
+            continue
+        it.allocate_tensors()
+        for d in it.get_input_details():
+            x = to_layout(feeds[d["name"]], d["shape"], keep_io)
+            it.set_tensor(d["index"], np.array(x, order="C"))
+        it.invoke()
+        for d in it.get_output_details():
+            ref = refs[d["name"]]
+            got = from_layout(it.get_tensor(d["index"]), ref.shape, keep_io)
+            e = compare(case, d["name"], got, ref)
+            if e:
+                errs.append(f"{res.name}: {e}")
+    ops = op_counts(out)
+    if not keep_io:
+        for op, want in case.counts.items():
+            have = ops.get(op, 0)
+            if want is None:
+                if have == 0:
+                    errs.append(f"expected some {op}, got none")
+            elif have != want:
+                errs.append(f"expected {want} {op}, got {have}")
+    return errs, ops
+
+
+def all_cases():
+    return cases_3d()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default=os.path.join(REPO, "build", "onnx2lite"))
+    ap.add_argument("-k", default="", help="only cases whose name contains this")
+    ap.add_argument("--verbose", action="store_true")
+    a = ap.parse_args()
+    cases = [c for c in all_cases() if a.k in c.name]
+    names = [c.name for c in cases]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        print("duplicate case names: " + ", ".join(sorted(dup)))
+        return 1
+    failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for c in cases:
+            errs = []
+            for keep in (False, True):
+                try:
+                    e, ops = run_case(c, a.bin, tmp, keep)
+                except Exception as ex:  # a crash of one case is its failure
+                    e, ops = [f"{type(ex).__name__}: {ex}"], {}
+                errs += [("keep-io: " if keep else "") + x for x in e]
+                if a.verbose and not keep:
+                    print(f"  {c.name}: {' '.join(f'{k}={v}' for k, v in sorted(ops.items()))}")
+                if c.refuse is not None:
+                    break
+            if errs:
+                failed += 1
+                print(f"FAIL {c.name}: " + "; ".join(errs))
+    if SKIPPED:
+        print("not run with the reference kernels (no kernel there): " +
+              ", ".join(sorted(SKIPPED)))
+    print(f"check_ops_extra: {len(cases) - failed}/{len(cases)} cases pass")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+/* test_ops_extra.c - the operators added for CNN coverage: shape inference
+ * and its error messages (ops/<family>.c), and the structure of their
+ * lowering (src/lower): which TFLite operators come out, with which options
+ * and constants, and that a channels-last map goes through them without a
+ * TRANSPOSE.  Graphs are built with irb.h; a graph input of rank >= 3 that
+ * feeds a spatial operator is made channels-last by the lowering driver.
+ * The numbers themselves are checked in LiteRT by tests/check_ops_extra.py.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "irb.h"
+#include "lower/lower.h"
+#include "tfl/tfl.h"
+
+/* Fresh graph with one float input x of the given shape. */
+#define SETUP(opset, ...)                                                  \
+  TB t;                                                                    \
+  tb_init(&t, opset);                                                      \
+  Value *x = tb_input(&t, "x", DT_F32, NI(__VA_ARGS__), IV(__VA_ARGS__)); \
+  Graph *out = NULL;                                                       \
+  (void)x;                                                                 \
+  (void)out
+
+/* Constant of ramp values 0.01 * (i % 97) - 0.4 (some negative). */
+static Value *w_ramp(TB *t, const char *name, int rank, const int64_t *dims) {
+  int64_t k = 1;
+  for (int i = 0; i < rank; i++)
+    k *= dims[i];
+  float *v = arena_alloc(&t->a, sizeof(float) * (size_t)(k + 1), 16);
+  for (int64_t i = 0; i < k; i++)
+    v[i] = 0.01f * (float)(i % 97) - 0.4f;
+  return tb_const(t, name, DT_F32, rank, dims, v);
+}
+
+/* Infers, sets the outputs and lowers. */
+static Status lower(TB *t, Graph **out, int nout, Value **outs) {
+  for (int i = 0; i < nout; i++)
+    tb_output(t, outs[i]);
+  Status s = tb_infer(t);
+  if (s != O2L_OK)
+    return s;
+  return lower_graph(&t->cx, t->g, out);
+}
+
+static int count(const Graph *g, int op) {
+  int k = 0;
+  for (int i = 0; g && i < g->nnodes; i++)
+    k += g->nodes[i]->op == op;
+  return k;
+}
+
+static Node *find(const Graph *g, int op, int k) {
+  for (int i = 0; g && i < g->nnodes; i++)
+    if (g->nodes[i]->op == op && k-- == 0)
+      return g->nodes[i];
+  return NULL;
+}
+
+static bool dims_are(const Value *v, int rank, const int64_t *d) {
+  return v && v->rank == rank &&
+         (rank == 0 || !memcmp(v->dims, d, sizeof(int64_t) * (size_t)rank));
+}
+#define DIMS(v, ...) dims_are((v), NI(__VA_ARGS__), IV(__VA_ARGS__))
+
+static void done(TB *t, Graph *out) {
+  if (out)
+    graph_release(out);
+  tb_free(t);
+}
+
+/* ---- 3-D feature maps ------------------------------------------------------ */
+
+static void test_conv3d(void) {
+  { /* group 1, 3x3x3: one CONV_3D, filter DHWIO, options per axis */
+    SETUP(13, 2, 3, 6, 7, 8);
+    Value *w = w_ramp(&t, "w", 5, IV(5, 3, 3, 3, 3));
+    Value *b = w_ramp(&t, "b", 1, IV(5));
+    Value *y = tb_op(&t, "Conv", "c3", INS(x, w, b),
+                     ATTRS(INTS("strides", 1, 2, 1), INTS("dilations", 2, 1, 1),
+                           INTS("pads", 2, 1, 1, 2, 1, 1)));
+    CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+    CHECK(SHAPE(y, 2, 5, 6, 4, 8));
+    CHECK(count(out, TFL_TRANSPOSE) == 0 && count(out, TFL_CONV_3D) == 1);
+    Node *c = find(out, TFL_CONV_3D, 0);
+    CHECK(c && c->nin == 3 && DIMS(c->in[0], 2, 6, 7, 8, 3));
+    CHECK(c && DIMS(c->in[1], 3, 3, 3, 3, 5) && DIMS(c->out[0], 2, 6, 4, 8, 5));
+    CHECK(c && c->opt.padding == TFL_PAD_SAME && c->opt.stride_d == 1 &&
+          c->opt.stride_h == 2 && c->opt.stride_w == 1 &&
+          c->opt.dilation_d == 2 && c->opt.dilation_h == 1);
+    /* filter[kd=1][kh=2][kw=0][ci=1][m=4] = W[4][1][1][2][0] */
+    if (c) {
+      size_t dst = (size_t)((((1 * 3 + 2) * 3 + 0) * 3 + 1) * 5 + 4);
+      size_t src = (size_t)((((4 * 3 + 1) * 3 + 1) * 3 + 2) * 3 + 0);
+      CHECK(load_f32(c->in[1]->data, dst) == load_f32(w->data, src));
+    }
+    CHECK(out->ninputs == 1 && DIMS(out->inputs[0], 2, 6, 7, 8, 3));
+    done(&t, out);
+  }
+  { /* 1x3x3 is a CONV_2D on [N*D, H, W, C]; 3x1x1 one on [N, D, H*W, C] */
+    SETUP(13, 2, 3, 6, 7, 8);
+    Value *w1 = w_ramp(&t, "w1", 5, IV(4, 3, 1, 3, 3));
+    Value *w2 = w_ramp(&t, "w2", 5, IV(4, 4, 3, 1, 1));
+    Value *y1 = tb_op(&t, "Conv", "hw", INS(x, w1), ATTRS(INTS("pads", 0, 1, 1, 0, 1, 1)));
+    Value *y2 = tb_op(&t, "Conv", "d", INS(y1, w2), ATTRS(INTS("strides", 2, 1, 1)));
+    CHECK(lower(&t, &out, 1, &y2) == O2L_OK);
+    CHECK(SHAPE(y2, 2, 4, 2, 7, 8));
+    CHECK(count(out, TFL_CONV_3D) == 0 && count(out, TFL_CONV_2D) == 2 &&
+          count(out, TFL_TRANSPOSE) == 0);
+    Node *a = find(out, TFL_CONV_2D, 0), *b = find(out, TFL_CONV_2D, 1);
+    CHECK(a && DIMS(a->in[0], 12, 7, 8, 3) && DIMS(a->in[1], 4, 3, 3, 3) &&
+          a->opt.padding == TFL_PAD_SAME);
+    CHECK(b && DIMS(b->in[0], 2, 6, 56, 4) && DIMS(b->in[1], 4, 3, 1, 4) &&
+          DIMS(b->out[0], 2, 2, 56, 4) && b->opt.stride_h == 2 &&
+          b->opt.padding == TFL_PAD_VALID);
+    done(&t, out);
+  }
+  { /* depthwise 3x3x3: three depth taps through DEPTHWISE_CONV_2D */
+    SETUP(13, 1, 4, 5, 6, 6);
+    Value *w = w_ramp(&t, "w", 5, IV(8, 1, 3, 3, 3));
+    Value *y = tb_op(&t, "Conv", "dw", INS(x, w),
+                     ATTRS(A_i("group", 4), INTS("pads", 1, 1, 1, 1, 1, 1)));
+    CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+    CHECK(count(out, TFL_DEPTHWISE_CONV_2D) == 3 && count(out, TFL_ADD) == 2 &&
+          count(out, TFL_SLICE) == 3 && count(out, TFL_PAD) == 1 &&
+          count(out, TFL_TRANSPOSE) == 0);
+    Node *d = find(out, TFL_DEPTHWISE_CONV_2D, 1);
+    CHECK(d && DIMS(d->in[0], 5, 6, 6, 4) && DIMS(d->in[1], 1, 3, 3, 8) &&
+          d->opt.depth_multiplier == 2 && d->opt.padding == TFL_PAD_SAME);
+    /* tap 1 holds W[m][0][1][i][j] at [0][i][j][m] */
+    if (d)
+      CHECK(load_f32(d->in[1]->data, (size_t)((2 * 3 + 1) * 8 + 5)) ==
+            load_f32(w->data, (size_t)(5 * 27 + 9 + 2 * 3 + 1)));
+    done(&t, out);
+  }
+  { /* grouped ConvTranspose has no TFLite form */
+    SETUP(13, 1, 4, 3, 3, 3);
+    Value *w = w_ramp(&t, "w", 5, IV(4, 2, 2, 2, 2));
+    Value *y = tb_op(&t, "ConvTranspose", "ct", INS(x, w), ATTRS(A_i("group", 2)));
+    CHECK(lower(&t, &out, 1, &y) == O2L_ERR_UNSUPPORTED);
+    CHECK(msg_has(&t, "ConvTranspose 'ct': grouped 3-D ConvTranspose (group 2)"));
+    done(&t, out);
+  }
+  { /* weights computed at run time */
+    SETUP(13, 1, 2, 3, 3, 3);
+    Value *w = tb_input(&t, "w", DT_F32, 5, IV(2, 2, 1, 1, 1));
+    Value *y = tb_op(&t, "Conv", "cw", INS(x, w), NOATTR);
+    CHECK(lower(&t, &out, 1, &y) == O2L_ERR_UNSUPPORTED);
+    CHECK(msg_has(&t, "Conv 'cw': the weight 'w' is computed at run time"));
+    done(&t, out);
+  }
+}
+
+static void test_convt3d(void) {
+  { /* k3 s2 p1 output_padding 1: VALID full output, then a SLICE */
+    SETUP(13, 1, 4, 3, 4, 5);
+    Value *w = w_ramp(&t, "w", 5, IV(4, 2, 3, 3, 3));
+    Value *y = tb_op(&t, "ConvTranspose", "ct", INS(x, w),
+                     ATTRS(INTS("strides", 2, 2, 2), INTS("pads", 1, 1, 1, 1, 1, 1),
+                           INTS("output_padding", 1, 1, 1)));
+    CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+    CHECK(SHAPE(y, 1, 2, 6, 8, 10));
+    Node *c = find(out, TFL_CONV_3D_TRANSPOSE, 0);
+    CHECK(c && c->nin == 3 && DIMS(c->in[1], 3, 3, 3, 2, 4) &&
+          DIMS(c->out[0], 1, 7, 9, 11, 2) && c->opt.padding == TFL_PAD_VALID &&
+          c->opt.stride_d == 2);
+    CHECK(c && value_is_const(c->in[0]) && load_i32(c->in[0]->data, 3) == 11);
+    CHECK(count(out, TFL_SLICE) == 1 && count(out, TFL_TRANSPOSE) == 0);
+    done(&t, out);
+  }
+}
+
+static void test_pool3d(void) {
+  { /* max 3x3x3 s2 p1: two MAX_POOL_2D stages, padded with the lowest float */
+    SETUP(13, 1, 4, 6, 7, 8);
+    Value *y = tb_op(&t, "MaxPool", "mp", INS(x),
+                     ATTRS(INTS("kernel_shape", 3, 3, 3), INTS("strides", 2, 2, 2),
+                           INTS("pads", 1, 1, 1, 1, 1, 1)));
+    CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+    CHECK(SHAPE(y, 1, 4, 3, 4, 4));
+    CHECK(count(out, TFL_MAX_POOL_2D) == 2 && count(out, TFL_PADV2) == 2 &&
+          count(out, TFL_TRANSPOSE) == 0);
+    Node *a = find(out, TFL_MAX_POOL_2D, 0), *b = find(out, TFL_MAX_POOL_2D, 1);
+    CHECK(a && DIMS(a->in[0], 6, 9, 9, 4) && DIMS(a->out[0], 6, 4, 4, 4) &&
+          a->opt.filter_h == 3 && a->opt.filter_w == 3 && a->opt.stride_h == 2);
+    CHECK(b && DIMS(b->in[0], 1, 7, 16, 4) && DIMS(b->out[0], 1, 3, 16, 4) &&
+          b->opt.filter_h == 3 && b->opt.filter_w == 1 && b->opt.stride_w == 1);
+    done(&t, out);
+  }
+  { /* average with counted padding on H/W only: the D stage is plain */
+    SETUP(13, 1, 4, 4, 5, 6);
+    Value *y = tb_op(&t, "AveragePool", "ap", INS(x),
+                     ATTRS(INTS("kernel_shape", 2, 3, 3), INTS("strides", 2, 1, 1),
+                           INTS("pads", 0, 1, 1, 0, 1, 1), A_i("count_include_pad", 1)));
+    CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+    CHECK(count(out, TFL_AVERAGE_POOL_2D) == 2 && count(out, TFL_PAD) == 1 &&
+          count(out, TFL_MUL) == 0);
+    done(&t, out);
+  }
+  { /* global pools of 5-D maps */
+    SETUP(13, 2, 4, 3, 5, 6);
+    Value *g1 = tb_op(&t, "GlobalAveragePool", "gap", INS(x), NOATTR);
+    Value *g2 = tb_op(&t, "GlobalMaxPool", "gmp", INS(x), NOATTR);
+    Value *outs[2] = {g1, g2};
+    CHECK(lower(&t, &out, 2, outs) == O2L_OK);
+    CHECK(SHAPE(g1, 2, 4, 1, 1, 1));
+    Node *m = find(out, TFL_MEAN, 0), *p = find(out, TFL_MAX_POOL_2D, 0);
+    CHECK(m && DIMS(m->in[0], 2, 3, 30, 4) && m->opt.keep_dims);
+    CHECK(p && p->opt.filter_h == 3 && p->opt.filter_w == 30);
+    CHECK(count(out, TFL_TRANSPOSE) == 0);
+    done(&t, out);
+  }
+  { /* dilated pools are refused, naming the node */
+    SETUP(13, 1, 4, 6, 7, 8);
+    Value *y = tb_op(&t, "MaxPool", "dil", INS(x),
+                     ATTRS(INTS("kernel_shape", 2, 2, 2), INTS("dilations", 1, 2, 1)));
+    CHECK(lower(&t, &out, 1, &y) == O2L_ERR_UNSUPPORTED);
+    CHECK(msg_has(&t, "MaxPool 'dil': dilated pooling"));
+    done(&t, out);
+  }
+}
+
+/* The writer puts the Conv3DOptions fields at their schema ids: read back
+ * what it wrote. */
+static void test_conv3d_options_written(void) {
+  SETUP(13, 1, 2, 4, 4, 4);
+  Value *w = w_ramp(&t, "w", 5, IV(3, 2, 2, 2, 2));
+  Value *y = tb_op(&t, "Conv", "c", INS(x, w),
+                   ATTRS(INTS("strides", 1, 2, 1), INTS("dilations", 1, 1, 2)));
+  CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+  char path[] = "/tmp/o2l_conv3d_XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  if (fd >= 0)
+    close(fd);
+  CHECK(tfl_write(&t.cx, out, path, NULL) == O2L_OK);
+  FILE *f = fopen(path, "rb");
+  unsigned char *buf = malloc(1 << 16);
+  size_t len = f ? fread(buf, 1, 1 << 16, f) : 0;
+  if (f)
+    fclose(f);
+  remove(path);
+  Graph *back = NULL;
+  CHECK(tfl_read(&t.cx, buf, len, &back) == O2L_OK);
+  Node *c = find(back, TFL_CONV_3D, 0);
+  CHECK(c && c->opt.stride_d == 1 && c->opt.stride_h == 2 && c->opt.stride_w == 1 &&
+        c->opt.dilation_d == 1 && c->opt.dilation_h == 1 && c->opt.dilation_w == 2 &&
+        c->opt.padding == TFL_PAD_VALID);
+  if (back)
+    graph_release(back);
+  free(buf);
+  done(&t, out);
+}
+
+int main(void) {
+  test_conv3d();
+  test_convt3d();
+  test_pool3d();
+  test_conv3d_options_written();
+  return check_done("test_ops_extra");
+}
