@@ -23,6 +23,9 @@
 #include "ref/ref.h"
 
 #define NBINS 2048
+/* Per-channel input means (bias correction) settle long before this many
+ * samples; later samples skip that pass. */
+#define MEAN_SAMPLES 32
 
 typedef struct Hist {
   double lo, w;      /* bin k covers [lo + k*w, lo + (k+1)*w) */
@@ -45,44 +48,75 @@ typedef struct Calib {
   Stat *st;          /* per value id */
   bool histograms;
   bool oom;
+  float *tmp;        /* per-channel partial sums of one tensor */
+  int run;           /* samples run so far */
 } Calib;
 
 /* ---- observation ------------------------------------------------------ */
 
-/* min/max ignoring NaN (comparisons with NaN are false), eight lanes so
- * the compiler keeps it in vector registers; *nan counts NaNs. */
-static void minmax(const float *x, size_t n, float *lo, float *hi,
-                   int64_t *nan) {
-  float mn[8], mx[8];
-  int nn[8] = {0};
-  for (int k = 0; k < 8; k++) {
-    mn[k] = INFINITY;
-    mx[k] = -INFINITY;
-  }
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8)
+/* The two loops below see every element of every tensor of every sample,
+ * so they are written with GCC vector types (eight floats, SSE pairs on
+ * the baseline ISA) and, on x86-64, also compiled for AVX2 and picked at
+ * load time (target_clones), like the reference kernels' hot loops. */
+typedef float vf8 __attribute__((vector_size(32)));
+typedef int32_t vi8 __attribute__((vector_size(32)));
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define HOT_LOOP __attribute__((target_clones("avx2", "default")))
+#else
+#define HOT_LOOP
+#endif
+
+#define VSEL(m, a, b) ((vf8)(((vi8)(a) & (m)) | ((vi8)(b) & ~(m))))
+
+/* min/max of x ignoring NaN (a comparison with NaN is false, so a NaN
+ * never wins); *bad is set when x holds a NaN or an infinity (x * 0 is
+ * then NaN), which the caller counts with a second look. */
+HOT_LOOP static void minmax(const float *x, size_t n, float *lo, float *hi,
+                            bool *bad) {
+  /* four independent accumulators: the loop is bound by the latency of
+   * each chain otherwise */
+  vf8 mn[4], mx[4];
+  vi8 nan = {0};
+  for (int j = 0; j < 4; j++)
     for (int k = 0; k < 8; k++) {
-      float v = x[i + k];
-      mn[k] = v < mn[k] ? v : mn[k];
-      mx[k] = v > mx[k] ? v : mx[k];
-      nn[k] += v != v;
+      mn[j][k] = INFINITY;
+      mx[j][k] = -INFINITY;
     }
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int j = 0; j < 4; j++) {
+      vf8 v;
+      memcpy(&v, x + i + 8 * j, sizeof v);
+      mn[j] = VSEL(v < mn[j], v, mn[j]);
+      mx[j] = VSEL(v > mx[j], v, mx[j]);
+      nan |= (v - v) != (v - v); /* NaN or infinity */
+    }
+  float a = INFINITY, b = -INFINITY;
+  bool odd = false;
   for (; i < n; i++) {
     float v = x[i];
-    mn[0] = v < mn[0] ? v : mn[0];
-    mx[0] = v > mx[0] ? v : mx[0];
-    nn[0] += v != v;
+    a = v < a ? v : a;
+    b = v > b ? v : b;
+    odd = odd || (v - v) != (v - v);
   }
-  float a = mn[0], b = mx[0];
-  int64_t c = 0;
-  for (int k = 0; k < 8; k++) {
-    a = mn[k] < a ? mn[k] : a;
-    b = mx[k] > b ? mx[k] : b;
-    c += nn[k];
-  }
+  for (int j = 0; j < 4; j++)
+    for (int k = 0; k < 8; k++) {
+      a = mn[j][k] < a ? mn[j][k] : a;
+      b = mx[j][k] > b ? mx[j][k] : b;
+      odd = odd || nan[k];
+    }
   *lo = a;
   *hi = b;
-  *nan = c;
+  *bad = odd;
+}
+
+static int64_t count_nan(const float *x, size_t n) {
+  int64_t c = 0;
+  for (size_t i = 0; i < n; i++)
+    c += x[i] != x[i];
+  return c;
 }
 
 /* Widens h to cover [lo, hi]: bin width times 2^k, origin moved left by a
@@ -135,15 +169,32 @@ static void hist_add(Hist *h, const float *x, size_t n, float lo, float hi) {
   }
 }
 
-/* Sums of x[r * nch + k] over r, per k; NaNs count as 0. */
-static void channel_sums(Stat *s, const float *x, size_t n) {
-  size_t nch = (size_t)s->nch, rows = n / nch;
-  double *sum = s->sum;
+/* Sums of x[r * nch + k] over r, per k: one sample is summed in float
+ * (c->tmp) and added to the double totals.  A NaN makes the mean NaN,
+ * and finish_means then drops it. */
+HOT_LOOP static void add_rows(float *acc, const float *x, size_t rows,
+                              size_t nch) {
   for (size_t r = 0; r < rows; r++) {
     const float *row = x + r * nch;
-    for (size_t k = 0; k < nch; k++)
-      sum[k] += row[k] == row[k] ? row[k] : 0.0f;
+    size_t k = 0;
+    for (; k + 8 <= nch; k += 8) {
+      vf8 a, v;
+      memcpy(&a, acc + k, sizeof a);
+      memcpy(&v, row + k, sizeof v);
+      a += v;
+      memcpy(acc + k, &a, sizeof a);
+    }
+    for (; k < nch; k++)
+      acc[k] += row[k];
   }
+}
+
+static void channel_sums(Calib *c, Stat *s, const float *x, size_t n) {
+  size_t nch = (size_t)s->nch, rows = n / nch;
+  memset(c->tmp, 0, sizeof(float) * nch);
+  add_rows(c->tmp, x, rows, nch);
+  for (size_t k = 0; k < nch; k++)
+    s->sum[k] += c->tmp[k];
   s->rows += (int64_t)rows;
 }
 
@@ -151,13 +202,14 @@ static void observe(void *user, const Value *v, const float *data, size_t n) {
   Calib *c = user;
   Stat *s = &c->st[v->id];
   float lo, hi;
-  int64_t nan;
+  bool bad;
   if (n == 0)
     return;
-  if (s->sum && n % (size_t)s->nch == 0)
-    channel_sums(s, data, n);
-  minmax(data, n, &lo, &hi, &nan);
-  s->nans += nan;
+  if (s->sum && c->run < MEAN_SAMPLES && n % (size_t)s->nch == 0)
+    channel_sums(c, s, data, n);
+  minmax(data, n, &lo, &hi, &bad);
+  if (bad)
+    s->nans += count_nan(data, n);
   if (!(lo <= hi)) /* every element NaN */
     return;
   if (!s->seen) {
@@ -409,6 +461,7 @@ static Status run_samples(Calib *c, RefRunner *r, Feed *f, const CalibSet *set) 
   for (int k = 0; k < runs; k++) {
     fill_inputs(c, f, set, k * f->batch);
     TRY(ref_run(r, (const float *const *)f->buf));
+    c->run += f->batch;
     if (c->oom)
       return ctx_oom(c->cx, "calibration histograms");
     int pct = (int)(100.0 * (k + 1) / runs);
@@ -428,6 +481,7 @@ static Status run_samples(Calib *c, RefRunner *r, Feed *f, const CalibSet *set) 
  * weight rows' length: FC reads its input as rows of that many). */
 static Status want_means(Calib *c) {
   Graph *g = c->g;
+  int64_t widest = 0;
   for (int i = 0; i < g->nnodes; i++) {
     const Node *n = g->nodes[i];
     if (n->dead || n->nin < 2 || !n->in[0] || !n->in[1] ||
@@ -449,7 +503,10 @@ static Status want_means(Calib *c) {
     if (!s->sum)
       return ctx_oom(c->cx, "calibration means");
     s->nch = (int)k;
+    widest = k > widest ? k : widest;
   }
+  if (widest && !(c->tmp = arena_alloc(c->cx->arena, sizeof(float) * (size_t)widest, 64)))
+    return ctx_oom(c->cx, "calibration means");
   return O2L_OK;
 }
 
@@ -460,8 +517,11 @@ static void finish_means(Calib *c, int i, CalibRange *r) {
   float *m = arena_alloc(c->cx->arena, sizeof(float) * (size_t)s->nch, 16);
   if (!m)
     return; /* no bias correction for this layer: not an error */
-  for (int k = 0; k < s->nch; k++)
+  for (int k = 0; k < s->nch; k++) {
     m[k] = (float)(s->sum[k] / (double)s->rows);
+    if (!isfinite(m[k]))
+      return; /* NaN seen: no bias correction from these means */
+  }
   r->mean = m;
   r->nch = s->nch;
 }
@@ -500,7 +560,7 @@ static void finish_ranges(Calib *c, int act_bits, CalibRange *ranges) {
 }
 
 Status calibrate_graph(Ctx *cx, Graph *g, int act_bits, CalibRange *ranges) {
-  Calib c = {cx, g, NULL, false, false};
+  Calib c = {cx, g, NULL, false, false, NULL, 0};
   const o2l_options *opt = cx->opt;
   c.histograms = opt && opt->calib_method != O2L_CALIB_MINMAX;
   Feed f = {0};

@@ -162,12 +162,22 @@ void qb_quantize(const void *bias, int64_t n, double s_in,
 /* ---- float16 ------------------------------------------------------------- */
 
 bool qh_convert(const void *src, int64_t n, uint16_t *dst) {
+  /* A value flushing to zero only matters when it is not negligible next
+   * to the rest of the tensor (an epsilon constant is its own maximum). */
+  float maxabs = 0;
+  for (int64_t i = 0; i < n; i++) {
+    float a = fabsf(load_f32(src, (size_t)i));
+    if (a > maxabs)
+      maxabs = a;
+  }
   bool ok = true;
   for (int64_t i = 0; i < n; i++) {
     float f = load_f32(src, (size_t)i);
     uint16_t h = f32_to_f16(f);
     float back = f16_to_f32(h);
-    if ((isfinite(f) && !isfinite(back)) || (f != 0 && back == 0))
+    if (isfinite(f) && !isfinite(back))
+      ok = false;
+    if (f != 0 && back == 0 && fabsf(f) >= 1e-3f * maxabs)
       ok = false;
     dst[i] = h;
   }

@@ -59,8 +59,9 @@ void qb_quantize(const void *bias, int64_t n, double s_in,
                  const float *w_scales, int nscales, int bias_bits,
                  void *out, float *out_scales);
 /* float32 -> float16 of n elements; returns false if a value overflows
- * float16 or a non-zero value becomes zero (the constant should stay
- * float32). */
+ * float16 or a non-zero value that is not negligible next to the tensor's
+ * largest (>= 1e-3 of it) becomes zero: the constant should stay
+ * float32. */
 bool qh_convert(const void *src, int64_t n, uint16_t *dst);
 
 /* ---- operators (qops.c) ----------------------------------------------- */
