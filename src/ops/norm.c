@@ -1,5 +1,6 @@
-/* norm.c - BatchNormalization (inference form), Softmax and LogSoftmax:
- * parameters and shape inference.
+/* norm.c - BatchNormalization (inference form), Softmax and LogSoftmax,
+ * LayerNormalization, InstanceNormalization and LRN: parameters and shape
+ * inference.
  */
 #include <string.h>
 
@@ -78,6 +79,135 @@ Status softmax_params(Ctx *cx, const Graph *g, const Node *n,
 Status softmax_infer(Ctx *cx, Graph *g, Node *n) {
   SoftmaxParams p;
   TRY(softmax_params(cx, g, n, &p));
+  const Value *x = n->in[0];
+  op_set_out(n->out[0], x->dtype, x->rank, x->dims);
+  return O2L_OK;
+}
+
+/* ---- LayerNormalization, InstanceNormalization, LRN --------------------- */
+
+/* Optional float input i of n that must broadcast unidirectionally to
+ * (rank, dims). */
+static Status norm_param_in(Ctx *cx, const Node *n, int i, const char *what,
+                            int rank, const int64_t *dims) {
+  const Value *v = op_in(n, i);
+  if (!v)
+    return O2L_OK;
+  char b1[96], b2[96];
+  if (!dtype_is_float(v->dtype))
+    return op_invalid(cx, n, "%s must be float, got %s", what,
+                      dtype_name(v->dtype));
+  if (!op_unidir_ok(rank, dims, v->rank, v->dims))
+    return op_invalid(cx, n, "%s has shape %s, which does not broadcast to "
+                      "the normalized shape %s", what,
+                      value_shape_str(v, b1, sizeof b1),
+                      dims_str(rank, dims, b2, sizeof b2));
+  return O2L_OK;
+}
+
+static Status positive_epsilon(Ctx *cx, const Node *n, double *eps) {
+  TRY(op_attr_float(cx, n, "epsilon", 1e-5, eps));
+  if (!(*eps > 0))
+    return op_invalid(cx, n, "epsilon must be > 0, got %g", *eps);
+  return O2L_OK;
+}
+
+Status layernorm_params(Ctx *cx, const Graph *g, const Node *n,
+                        LayerNormParams *p) {
+  (void)g;
+  memset(p, 0, sizeof *p);
+  TRY(op_check_io(cx, n, 2, 3, 3));
+  const Value *x = n->in[0];
+  TRY(op_need_float(cx, n, 0, "input X"));
+  if (x->rank < 1)
+    return op_invalid(cx, n, "input X must have rank >= 1, got a scalar");
+  int64_t axis;
+  TRY(op_attr_int(cx, n, "axis", -1, &axis));
+  TRY(op_axis(cx, n, "axis", axis, x->rank, &p->axis));
+  TRY(positive_epsilon(cx, n, &p->epsilon));
+  int nr = x->rank - p->axis;
+  TRY(norm_param_in(cx, n, 1, "Scale", nr, x->dims + p->axis));
+  TRY(norm_param_in(cx, n, 2, "B", nr, x->dims + p->axis));
+  p->has_bias = op_in(n, 2) != NULL;
+  return O2L_OK;
+}
+
+Status layernorm_infer(Ctx *cx, Graph *g, Node *n) {
+  LayerNormParams p;
+  TRY(layernorm_params(cx, g, n, &p));
+  const Value *x = n->in[0];
+  op_set_out(n->out[0], x->dtype, x->rank, x->dims);
+  int64_t d[O2L_MAX_RANK];
+  for (int i = 0; i < x->rank; i++)
+    d[i] = i < p.axis ? x->dims[i] : 1;
+  for (int i = 1; i < n->nout; i++) /* Mean, InvStdDev: computed in float */
+    if (n->out[i])
+      op_set_out(n->out[i], DT_F32, x->rank, d);
+  return O2L_OK;
+}
+
+/* X of shape (N, C, D1...Dk), k >= 1, float. */
+static Status feature_map_in(Ctx *cx, const Node *n) {
+  const Value *x = n->in[0];
+  char buf[96];
+  if (x->rank < 3)
+    return op_invalid(cx, n, "input X has shape %s; expected (N, C, D1...Dk)",
+                      value_shape_str(x, buf, sizeof buf));
+  return op_need_float(cx, n, 0, "input X");
+}
+
+Status instnorm_params(Ctx *cx, const Graph *g, const Node *n,
+                       InstanceNormParams *p) {
+  (void)g;
+  memset(p, 0, sizeof *p);
+  TRY(op_check_io(cx, n, 3, 3, 1));
+  TRY(feature_map_in(cx, n));
+  TRY(positive_epsilon(cx, n, &p->epsilon));
+  p->channels = n->in[0]->dims[1];
+  static const char *const names[] = {"X", "scale", "B"};
+  char buf[96];
+  for (int i = 1; i < 3; i++) {
+    const Value *v = n->in[i];
+    if (v->rank != 1 || v->dims[0] != p->channels)
+      return op_invalid(cx, n, "%s has shape %s; expected (%lld), one value "
+                        "per channel", names[i],
+                        value_shape_str(v, buf, sizeof buf),
+                        (long long)p->channels);
+    if (!dtype_is_float(v->dtype))
+      return op_invalid(cx, n, "%s must be float, got %s", names[i],
+                        dtype_name(v->dtype));
+  }
+  return O2L_OK;
+}
+
+Status instnorm_infer(Ctx *cx, Graph *g, Node *n) {
+  InstanceNormParams p;
+  TRY(instnorm_params(cx, g, n, &p));
+  const Value *x = n->in[0];
+  op_set_out(n->out[0], x->dtype, x->rank, x->dims);
+  return O2L_OK;
+}
+
+Status lrn_params(Ctx *cx, const Graph *g, const Node *n, LrnParams *p) {
+  (void)g;
+  memset(p, 0, sizeof *p);
+  TRY(op_check_io(cx, n, 1, 1, 1));
+  TRY(feature_map_in(cx, n));
+  TRY(op_attr_int(cx, n, "size", 0, &p->size));
+  if (!node_attr(n, "size"))
+    return op_invalid(cx, n, "the size attribute is required");
+  if (p->size < 1)
+    return op_invalid(cx, n, "size must be >= 1, got %lld",
+                      (long long)p->size);
+  TRY(op_attr_float(cx, n, "alpha", 1e-4, &p->alpha));
+  TRY(op_attr_float(cx, n, "beta", 0.75, &p->beta));
+  TRY(op_attr_float(cx, n, "bias", 1.0, &p->bias));
+  return O2L_OK;
+}
+
+Status lrn_infer(Ctx *cx, Graph *g, Node *n) {
+  LrnParams p;
+  TRY(lrn_params(cx, g, n, &p));
   const Value *x = n->in[0];
   op_set_out(n->out[0], x->dtype, x->rank, x->dims);
   return O2L_OK;

@@ -253,6 +253,38 @@ typedef struct SoftmaxParams {
 Status softmax_params(Ctx *cx, const Graph *g, const Node *n,
                       SoftmaxParams *p);
 
+/* LayerNormalization (17): X float of rank >= 1, normalized over the axes
+ * [axis, rank) (axis normalized); Scale and B (optional) float, each
+ * broadcasting unidirectionally to X.shape[axis:]; epsilon > 0.  The
+ * optional outputs Mean and InvStdDev have X's shape with the normalized
+ * axes set to 1.  stash_type only says float32 computing, which is what
+ * the lowering does anyway. */
+typedef struct LayerNormParams {
+  int axis;
+  double epsilon;
+  bool has_bias;
+} LayerNormParams;
+Status layernorm_params(Ctx *cx, const Graph *g, const Node *n,
+                        LayerNormParams *p);
+
+/* InstanceNormalization: X (N, C, D1...Dk) float, k >= 1; scale and B 1-D
+ * of C float values; epsilon > 0.  Normalized per (n, c) over D1...Dk. */
+typedef struct InstanceNormParams {
+  double epsilon;
+  int64_t channels;
+} InstanceNormParams;
+Status instnorm_params(Ctx *cx, const Graph *g, const Node *n,
+                       InstanceNormParams *p);
+
+/* LRN: X (N, C, D1...Dk) float, k >= 1; size >= 1 (required), alpha,
+ * beta, bias as given (defaults 1e-4, 0.75, 1).  ONNX sums the squares of
+ * channels [c - floor((size-1)/2), c + ceil((size-1)/2)]. */
+typedef struct LrnParams {
+  int64_t size;
+  double alpha, beta, bias;
+} LrnParams;
+Status lrn_params(Ctx *cx, const Graph *g, const Node *n, LrnParams *p);
+
 /* ---- data movement (shape_ops.c) --------------------------------------- */
 
 /* Slice: opset < 10 from attributes, >= 10 from constant inputs.  One

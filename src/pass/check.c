@@ -96,6 +96,7 @@ static int max_outputs(int op) {
   switch (op) {
   case OP_Split: return 1 << 20;
   case OP_Dropout: case OP_MaxPool: return 2;
+  case OP_LayerNormalization: return 3;
   case OP_BatchNormalization: return 5;
   default: return 1;
   }

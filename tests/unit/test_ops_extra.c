@@ -253,10 +253,163 @@ static void test_conv3d_options_written(void) {
   done(&t, out);
 }
 
+/* ---- normalizations ------------------------------------------------------- */
+
+static void test_layernorm_infer(void) {
+  {
+    SETUP(17, 2, 5, 6);
+    Value *sc = w_ramp(&t, "sc", 2, IV(5, 6));
+    Value *b = w_ramp(&t, "b", 1, IV(6));
+    Node *n = tb_node(&t, "LayerNormalization", "ln", INS(x, sc, b), 3,
+                      ATTRS(A_i("axis", 1)));
+    CHECK(tb_infer(&t) == O2L_OK);
+    CHECK(SHAPE(n->out[0], 2, 5, 6) && SHAPE(n->out[1], 2, 1, 1) &&
+          SHAPE(n->out[2], 2, 1, 1) && n->out[1]->dtype == DT_F32);
+    done(&t, out);
+  }
+  { /* Scale must broadcast to the normalized shape */
+    SETUP(17, 2, 5, 6);
+    Value *sc = w_ramp(&t, "sc", 1, IV(5));
+    tb_op(&t, "LayerNormalization", "ln", INS(x, sc), NOATTR);
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "LayerNormalization 'ln': Scale has shape 5, which does "
+                      "not broadcast to the normalized shape 6"));
+    done(&t, out);
+  }
+  { /* axis out of range, epsilon */
+    SETUP(17, 2, 6);
+    Value *sc = w_ramp(&t, "sc", 1, IV(6));
+    tb_op(&t, "LayerNormalization", "ln", INS(x, sc), ATTRS(A_i("axis", 2)));
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "LayerNormalization 'ln': axis"));
+    done(&t, out);
+  }
+  {
+    SETUP(17, 2, 6);
+    Value *sc = w_ramp(&t, "sc", 1, IV(6));
+    tb_op(&t, "LayerNormalization", "ln", INS(x, sc), ATTRS(A_f("epsilon", 0)));
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "epsilon must be > 0"));
+    done(&t, out);
+  }
+}
+
+static void test_instnorm_lrn_infer(void) {
+  {
+    SETUP(13, 2, 4, 5, 6);
+    Value *s = w_ramp(&t, "s", 1, IV(4)), *b = w_ramp(&t, "b", 1, IV(4));
+    Value *y = tb_op(&t, "InstanceNormalization", "in", INS(x, s, b), NOATTR);
+    Value *z = tb_op(&t, "LRN", "lrn", INS(x), ATTRS(A_i("size", 3)));
+    CHECK(tb_infer(&t) == O2L_OK);
+    CHECK(SHAPE(y, 2, 4, 5, 6) && SHAPE(z, 2, 4, 5, 6));
+    done(&t, out);
+  }
+  {
+    SETUP(13, 2, 4, 5, 6);
+    Value *s = w_ramp(&t, "s", 1, IV(3)), *b = w_ramp(&t, "b", 1, IV(4));
+    tb_op(&t, "InstanceNormalization", "in", INS(x, s, b), NOATTR);
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "InstanceNormalization 'in': scale has shape 3; expected "
+                      "(4), one value per channel"));
+    done(&t, out);
+  }
+  {
+    SETUP(13, 2, 4);
+    Value *s = w_ramp(&t, "s", 1, IV(4)), *b = w_ramp(&t, "b", 1, IV(4));
+    tb_op(&t, "InstanceNormalization", "in", INS(x, s, b), NOATTR);
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "expected (N, C, D1...Dk)"));
+    done(&t, out);
+  }
+  {
+    SETUP(13, 1, 4, 5, 6);
+    tb_op(&t, "LRN", "lrn", INS(x), NOATTR);
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "LRN 'lrn': the size attribute is required"));
+    done(&t, out);
+  }
+}
+
+static void test_norm_lowering(void) {
+  { /* InstanceNorm of a channels-last map: MEAN over [N, HW, C]'s axis 1 */
+    SETUP(13, 2, 4, 5, 6);
+    float sv[4] = {1, 2, 3, 4}, bv[4] = {0, 0, 0, 0};
+    Value *s = tb_const(&t, "s", DT_F32, 1, IV(4), sv);
+    Value *b = tb_const(&t, "b", DT_F32, 1, IV(4), bv);
+    Value *y = tb_op(&t, "InstanceNormalization", "in", INS(x, s, b), NOATTR);
+    CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+    CHECK(count(out, TFL_TRANSPOSE) == 0 && count(out, TFL_MEAN) == 2 &&
+          count(out, TFL_RSQRT) == 1 && count(out, TFL_ADD) == 1);
+    Node *m = find(out, TFL_MEAN, 0);
+    CHECK(m && DIMS(m->in[0], 2, 30, 4) && m->opt.keep_dims &&
+          load_i32(m->in[1]->data, 0) == 1 && value_numel(m->in[1]) == 1);
+    Node *sc = find(out, TFL_MUL, 2); /* squared, normalized, scaled */
+    CHECK(sc && DIMS(sc->in[1], 1, 1, 4) && load_f32(sc->in[1]->data, 3) == 4);
+    done(&t, out);
+  }
+  { /* GroupNorm's Reshape -> InstanceNorm -> Reshape on NHWC data: the
+     * view is [N, HW, G, C/G], reduced over axes 1 and 3 */
+    SETUP(13, 2, 6, 5, 7);
+    Value *s = w_ramp(&t, "s", 1, IV(3)), *b = w_ramp(&t, "b", 1, IV(3));
+    Value *w = w_ramp(&t, "w", 4, IV(6, 6, 1, 1));
+    Value *c = tb_op(&t, "Conv", "c", INS(x, w), NOATTR);
+    Value *r1 = tb_op(&t, "Reshape", "r1", INS(c, tb_ints(&t, "s1", 3, IV(2, 3, -1))),
+                      NOATTR);
+    Value *in = tb_op(&t, "InstanceNormalization", "gn", INS(r1, s, b), NOATTR);
+    Value *r2 = tb_op(&t, "Reshape", "r2",
+                      INS(in, tb_ints(&t, "s2", 4, IV(2, 6, 5, 7))), NOATTR);
+    Value *y = tb_op(&t, "Conv", "c2", INS(r2, w), NOATTR);
+    CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+    CHECK(count(out, TFL_TRANSPOSE) == 0);
+    Node *m = find(out, TFL_MEAN, 0);
+    CHECK(m && DIMS(m->in[0], 2, 35, 3, 2) && value_numel(m->in[1]) == 2 &&
+          load_i32(m->in[1]->data, 0) == 1 && load_i32(m->in[1]->data, 1) == 3);
+    Node *sc = find(out, TFL_MUL, 2);
+    CHECK(sc && DIMS(sc->in[1], 1, 1, 3, 1));
+    done(&t, out);
+  }
+  { /* LayerNorm after a Transpose to NHWC: MEAN over the last axis */
+    SETUP(17, 1, 4, 5, 6);
+    Value *w = w_ramp(&t, "w", 4, IV(4, 4, 1, 1));
+    Value *sc = w_ramp(&t, "sc", 1, IV(4));
+    Value *c = tb_op(&t, "Conv", "c", INS(x, w), NOATTR);
+    Value *tr = tb_op(&t, "Transpose", "tr", INS(c), ATTRS(INTS("perm", 0, 2, 3, 1)));
+    Node *ln = tb_node(&t, "LayerNormalization", "ln", INS(tr, sc), 2, NOATTR);
+    Value *outs[2] = {ln->out[0], ln->out[1]};
+    CHECK(lower(&t, &out, 2, outs) == O2L_OK);
+    CHECK(count(out, TFL_TRANSPOSE) == 0 && count(out, TFL_ADD) == 1);
+    Node *m = find(out, TFL_MEAN, 0);
+    CHECK(m && DIMS(m->in[0], 30, 4) && load_i32(m->in[1]->data, 0) == 1);
+    done(&t, out);
+  }
+  { /* LRN: odd sizes only */
+    SETUP(13, 1, 4, 5, 6);
+    Value *y = tb_op(&t, "LRN", "lrn", INS(x),
+                     ATTRS(A_i("size", 5), A_f("alpha", 0.5f), A_f("beta", 0.5f),
+                           A_f("bias", 2.0f)));
+    CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+    Node *l = find(out, TFL_LOCAL_RESPONSE_NORMALIZATION, 0);
+    CHECK(l && l->opt.radius == 2 && fabsf(l->opt.alpha - 0.1f) < 1e-7f &&
+          l->opt.beta == 0.5f && l->opt.bias == 2.0f && DIMS(l->in[0], 1, 1, 30, 4));
+    CHECK(count(out, TFL_TRANSPOSE) == 0);
+    done(&t, out);
+  }
+  {
+    SETUP(13, 1, 4, 5, 6);
+    Value *y = tb_op(&t, "LRN", "lrn2", INS(x), ATTRS(A_i("size", 4)));
+    CHECK(lower(&t, &out, 1, &y) == O2L_ERR_UNSUPPORTED);
+    CHECK(msg_has(&t, "LRN 'lrn2': even size 4"));
+    done(&t, out);
+  }
+}
+
 int main(void) {
   test_conv3d();
   test_convt3d();
   test_pool3d();
   test_conv3d_options_written();
+  test_layernorm_infer();
+  test_instnorm_lrn_infer();
+  test_norm_lowering();
   return check_done("test_ops_extra");
 }
