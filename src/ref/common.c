@@ -159,13 +159,8 @@ void ref_act_range(int act, float *lo, float *hi) {
 }
 
 void ref_act_apply(int act, float *x, size_t n) {
-  if (act == TFL_ACT_NONE)
+  if (act == TFL_ACT_NONE || act == TFL_ACT_TANH)
     return;
-  if (act == TFL_ACT_TANH) {
-    for (size_t i = 0; i < n; i++)
-      x[i] = tanhf(x[i]);
-    return;
-  }
   float lo, hi;
   ref_act_range(act, &lo, &hi);
   for (size_t i = 0; i < n; i++) {

@@ -43,10 +43,14 @@ static Status need_const_f32(RefPrep *p, const Node *n, int i,
   return O2L_OK;
 }
 
-/* Optional bias [cout], constant; NULL when omitted. */
+/* Bias [cout], constant; NULL when omitted and optional.  LiteRT refuses
+ * CONV_2D and DEPTHWISE_CONV_2D without one ("has_bias", "Tensor at index
+ * 2 was optional but was expected"), so those pass required. */
 static Status need_bias(RefPrep *p, const Node *n, int i, int cout,
-                        const float **out) {
+                        bool required, const float **out) {
   *out = NULL;
+  if ((i >= n->nin || !n->in[i]) && required)
+    return ref_bad(p, n, "has no bias; LiteRT requires one (zeros will do)");
   if (i >= n->nin || !n->in[i])
     return O2L_OK;
   TRY(need_const_f32(p, n, i, out));
@@ -123,7 +127,7 @@ Status ref_conv2d_prepare(RefPrep *p, RefOp *op) {
                    fv->rank);
   TRY(need_dims_int(p, n, fv));
   int oc = (int)fv->dims[0], cig = (int)fv->dims[3];
-  TRY(need_bias(p, n, 2, oc, &bias));
+  TRY(need_bias(p, n, 2, oc, true, &bias));
   ConvState *s = ref_alloc(p, sizeof *s);
   if (!s)
     return p->cx->status;
@@ -232,8 +236,6 @@ Status ref_conv2d_f32(RefEval *e, const RefOp *op) {
       }
     }
   }
-  if (s->act == TFL_ACT_TANH)
-    ref_act_apply(s->act, out, (size_t)g->N * g->OH * g->OW * g->OC);
   return O2L_OK;
 }
 
@@ -260,7 +262,7 @@ Status ref_dwconv_prepare(RefPrep *p, RefOp *op) {
     return ref_bad(p, n, "filter must be [1, kh, kw, C*mult]");
   TRY(need_dims_int(p, n, fv));
   int oc = (int)fv->dims[3];
-  TRY(need_bias(p, n, 2, oc, &bias));
+  TRY(need_bias(p, n, 2, oc, true, &bias));
   DwState *s = ref_alloc(p, sizeof *s);
   if (!s)
     return p->cx->status;
@@ -502,8 +504,6 @@ Status ref_dwconv_f32(RefEval *e, const RefOp *op) {
     for (int oy = 0; oy < g->OH; oy++)
       row(s, (const float *)op->in[0] + b * img, (float *)op->out[0] +
           ((size_t)b * g->OH + oy) * orow, oy);
-  if (s->act == TFL_ACT_TANH)
-    ref_act_apply(s->act, op->out[0], (size_t)g->N * g->OH * orow);
   return O2L_OK;
 }
 
@@ -554,7 +554,7 @@ Status ref_tconv_prepare(RefPrep *p, RefOp *op) {
     return ref_bad(p, n, "weights, input and output_shape disagree");
   if (s->sh < 1 || s->sw < 1 || s->kh < 1 || s->kw < 1)
     return ref_bad(p, n, "bad strides or kernel size");
-  TRY(need_bias(p, n, 3, s->O, &bias));
+  TRY(need_bias(p, n, 3, s->O, false, &bias));
   if (!ref_act_valid(n->opt.act))
     return ref_bad(p, n, "fused activation %d unknown", n->opt.act);
   s->act = n->opt.act;
@@ -688,8 +688,9 @@ Status ref_fc_prepare(RefPrep *p, RefOp *op) {
     int64_t d[1] = {s->N};
     TRY(ref_need_shape(p, n, n->in[2], "bias", 1, d));
   }
-  if (!ref_act_valid(n->opt.act))
-    return ref_bad(p, n, "fused activation %d unknown", n->opt.act);
+  if (!ref_act_valid(n->opt.act) || n->opt.act == TFL_ACT_TANH)
+    return ref_bad(p, n, "fused activation %d: LiteRT refuses it",
+                   n->opt.act); /* fully_connected.cc: not TANH */
   s->act = n->opt.act;
   ref_act_range(s->act, &s->lo, &s->hi);
   s->dyn_w = !p->cdata[1];
@@ -724,8 +725,6 @@ Status ref_fc_f32(RefEval *e, const RefOp *op) {
   }
   if (!s->dyn_bias) {
     ref_gemm(gb, s->M, o->in[0], s->K, out, s->N, s->lo, s->hi);
-    if (s->act == TFL_ACT_TANH)
-      ref_act_apply(s->act, out, (size_t)s->M * s->N);
     return O2L_OK;
   }
   ref_gemm(gb, s->M, o->in[0], s->K, out, s->N, -INFINITY, INFINITY);

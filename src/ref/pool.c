@@ -102,7 +102,5 @@ Status ref_pool_f32(RefEval *e, const RefOp *op) {
       }
     }
   }
-  if (s->act == TFL_ACT_TANH)
-    ref_act_apply(s->act, out, (size_t)s->N * s->OH * s->OW * C);
   return O2L_OK;
 }

@@ -84,10 +84,11 @@ int ref_pad_before(int64_t in, int k, int stride, int dil, int64_t out);
 
 /* ---- fused activations ------------------------------------------------ */
 
-/* The clamp range of a fused activation (NONE: +-inf); TANH has none and is
- * applied by ref_act_apply. */
+/* The clamp range of a fused activation.  LiteRT's float kernels only
+ * clamp (CalculateActivationRange): a fused TANH gets no range and is
+ * ignored, by LiteRT and so here (measured: tests/unit/ref_cases.c). */
 void ref_act_range(int act, float *lo, float *hi);
-/* Applies a fused activation in place. */
+/* Clamps x in place to the activation's range. */
 void ref_act_apply(int act, float *x, size_t n);
 bool ref_act_valid(int act);
 

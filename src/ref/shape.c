@@ -318,7 +318,6 @@ typedef struct Parts {
   int n;
   int64_t *off, *len;
   size_t es;
-  int act;
   int data;   /* SPLIT: the data input index */
 } Parts;
 
@@ -373,9 +372,10 @@ Status ref_concat_prepare(RefPrep *p, RefOp *op) {
   TRY(parts_new(p, n->nin, &s));
   parts_frame(s, big, axis);
   s->es = dtype_size(big->dtype);
-  s->act = pack ? TFL_ACT_NONE : n->opt.act;
-  if (!ref_act_valid(s->act) || (s->act != TFL_ACT_NONE && big->dtype != DT_F32))
-    return ref_bad(p, n, "fused activation %d not supported here", s->act);
+  /* LiteRT's CONCATENATION refuses a fused activation (concatenation.cc;
+   * only the XNNPACK delegate accepts it, and ignores it). */
+  if (!pack && n->opt.act != TFL_ACT_NONE)
+    return ref_bad(p, n, "fused activation %d: LiteRT refuses it", n->opt.act);
   int64_t off = 0;
   for (int k = 0; k < n->nin; k++) {
     TRY(ref_need_in(p, n, k, big->dtype));
@@ -408,8 +408,6 @@ Status ref_concat_any(RefEval *e, const RefOp *op) {
     for (int64_t r = 0; r < s->outer; r++)
       memcpy(o + (size_t)r * row, in + (size_t)r * chunk, chunk);
   }
-  if (s->act != TFL_ACT_NONE)
-    ref_act_apply(s->act, op->out[0], (size_t)(s->outer * s->axis * s->inner));
   return O2L_OK;
 }
 
@@ -608,8 +606,8 @@ Status ref_pad_prepare(RefPrep *p, RefOp *op) {
   int64_t pads[2 * O2L_MAX_RANK];
   int cnt = 0;
   TRY(ref_const_ints(p, n, 1, pads, 2 * O2L_MAX_RANK, &cnt));
-  if (cnt != 2 * in->rank)
-    return ref_bad(p, n, "paddings has %d values for rank %d", cnt, in->rank);
+  int64_t pshape[2] = {in->rank, 2}; /* LiteRT wants exactly [rank, 2] */
+  TRY(ref_need_shape(p, n, n->in[1], "paddings", 2, pshape));
   PadState *s = ref_alloc(p, sizeof *s);
   if (!s)
     return p->cx->status;

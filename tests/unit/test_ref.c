@@ -135,8 +135,7 @@ static float act_f(int act, float v) {
   case TFL_ACT_RELU: return v < 0 ? 0 : v;
   case TFL_ACT_RELU6: return v < 0 ? 0 : v > 6 ? 6 : v;
   case TFL_ACT_RELU_N1_TO_1: return v < -1 ? -1 : v > 1 ? 1 : v;
-  case TFL_ACT_TANH: return tanhf(v);
-  default: return v;
+  default: return v; /* NONE; TANH is ignored, as by LiteRT */
   }
 }
 
@@ -213,6 +212,11 @@ static void check_conv(const ConvCase *c) {
   n->opt.act = c->act;
   n->opt.depth_multiplier = c->depthwise ? c->mult : 0;
   Status st = t_run(&t, 1, &y);
+  if (!c->bias) { /* LiteRT refuses CONV_2D / DEPTHWISE_CONV_2D without bias */
+    CHECK(st == O2L_ERR_INVALID && strstr(t.cx.msg, "bias") != NULL);
+    t_free(&t);
+    return;
+  }
   CHECK(st == O2L_OK);
   if (st != O2L_OK) {
     fprintf(stderr, "  %s\n", t.cx.msg);
@@ -254,7 +258,7 @@ static void test_conv(void) {
     c.dw = 1 + irand(2);
     c.pad = irand(2);
     c.act = irand(5);
-    c.bias = irand(3) != 0;
+    c.bias = irand(8) != 0;
     if (c.pad == TFL_PAD_VALID &&
         (c.h < (c.kh - 1) * c.dh + 1 || c.w < (c.kw - 1) * c.dw + 1))
       c.pad = TFL_PAD_SAME;
@@ -274,13 +278,13 @@ static void test_conv(void) {
   /* 1 to 4 output channels take the dot-product path. */
   for (int co = 1; co <= 5; co++) {
     ConvCase narrow = {1, 9, 8, 16, co, 3, 3, 1, 1, 1, 2, TFL_PAD_SAME,
-                       co == 1 ? TFL_ACT_NONE : TFL_ACT_RELU, 1, 0, co & 1,
+                       co == 1 ? TFL_ACT_NONE : TFL_ACT_RELU, 1, 0, true,
                        false};
     check_conv(&narrow);
   }
   /* Leftover rows with K past one block and a partial last panel. */
   ConvCase edge = {1, 7, 7, 520, 40, 1, 1, 1, 1, 1, 1, TFL_PAD_VALID,
-                   TFL_ACT_RELU6, 1, 0, false, false};
+                   TFL_ACT_RELU6, 1, 0, true, false};
   check_conv(&edge);
 }
 
@@ -306,7 +310,7 @@ static void test_dwconv(void) {
     c.dw = 1 + irand(2);
     c.pad = irand(2);
     c.act = irand(5);
-    c.bias = irand(3) != 0;
+    c.bias = irand(8) != 0;
     c.groups = c.cin;
     if (c.pad == TFL_PAD_VALID &&
         (c.h < (c.kh - 1) * c.dh + 1 || c.w < (c.kw - 1) * c.dw + 1))
@@ -442,7 +446,7 @@ static void test_fc(void) {
   check_fc(2, a, 1000, false, false, false, TFL_ACT_RELU);
   check_fc(3, b, 33, true, true, false, TFL_ACT_RELU6);
   check_fc(3, b, 7, true, false, false, TFL_ACT_NONE);
-  check_fc(2, c, 65, true, false, false, TFL_ACT_TANH);
+  check_fc(2, c, 65, true, false, false, TFL_ACT_RELU_N1_TO_1);
   check_fc(3, b, 12, true, true, true, TFL_ACT_RELU); /* runtime weights */
   check_fc(3, b, 12, false, false, true, TFL_ACT_NONE);
   check_fc(2, c, 1, true, false, false, TFL_ACT_RELU);
@@ -1048,6 +1052,12 @@ static Value *ex_one(T *t, int i) {
   (void)i;
   return t_i32(t, ex_n[0], ex_ints);
 }
+/* paddings as LiteRT wants them: [rank, 2] */
+static Value *ex_pads(T *t, int i) {
+  (void)i;
+  int64_t d[2] = {ex_n[0] / 2, 2};
+  return t_const(t, DT_I32, 2, d, ex_ints);
+}
 
 static void test_slices(void) {
   int64_t d[3] = {2, 3, 4};
@@ -1149,12 +1159,12 @@ static void test_moves(void) {
   ex_n[0] = 2;
   TflOptions o = {0};
   o.mirror_mode = TFL_MIRROR_REFLECT;
-  check_move(TFL_MIRROR_PAD, &o, 1, d3, v3, 1, ex_one, 1, d7,
+  check_move(TFL_MIRROR_PAD, &o, 1, d3, v3, 1, ex_pads, 1, d7,
              (const float[7]){3, 2, 1, 2, 3, 2, 1}, "reflect");
   o.mirror_mode = TFL_MIRROR_SYMMETRIC;
-  check_move(TFL_MIRROR_PAD, &o, 1, d3, v3, 1, ex_one, 1, d7,
+  check_move(TFL_MIRROR_PAD, &o, 1, d3, v3, 1, ex_pads, 1, d7,
              (const float[7]){2, 1, 1, 2, 3, 3, 2}, "symmetric");
-  check_move(TFL_PAD, NULL, 1, d3, v3, 1, ex_one, 1, d7,
+  check_move(TFL_PAD, NULL, 1, d3, v3, 1, ex_pads, 1, d7,
              (const float[7]){0, 0, 1, 2, 3, 0, 0}, "pad");
   static const int32_t p2d[4] = {1, 0, 0, 2};
   ex_ints = p2d;
@@ -1162,10 +1172,10 @@ static void test_moves(void) {
   int64_t d23[2] = {2, 3}, d35[2] = {3, 5};
   static const float w35[15] = {0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 4, 5, 6, 0, 0};
   static const float v6[6] = {1, 2, 3, 4, 5, 6};
-  check_move(TFL_PAD, NULL, 2, d23, v6, 1, ex_one, 2, d35, w35, "pad 2d");
+  check_move(TFL_PAD, NULL, 2, d23, v6, 1, ex_pads, 2, d35, w35, "pad 2d");
   o.mirror_mode = TFL_MIRROR_REFLECT;
   static const float m35[15] = {4, 5, 6, 5, 4, 1, 2, 3, 2, 1, 4, 5, 6, 5, 4};
-  check_move(TFL_MIRROR_PAD, &o, 2, d23, v6, 1, ex_one, 2, d35, m35, "reflect 2d");
+  check_move(TFL_MIRROR_PAD, &o, 2, d23, v6, 1, ex_pads, 2, d35, m35, "reflect 2d");
   /* DEPTH_TO_SPACE [1,1,1,8] bs 2 -> [1,2,2,2]: (i*2 + j)*2 + c */
   TflOptions bs = {0};
   bs.block_size = 2;
@@ -1458,10 +1468,13 @@ static void test_runner(void) {
   Value *w = t_val(&t, DT_F32, 4, wd);
   t_node(&t, TFL_DEQUANTIZE, 1, &w16, 1, &w);
   Value *h = x;
+  float zeros[8] = {0};
+  int64_t bd8[1] = {8};
+  Value *zb = t_const(&t, DT_F32, 1, bd8, zeros);
   for (int i = 0; i < 6; i++) {
     Value *c = t_val(&t, DT_F32, 4, xd), *s = t_val(&t, DT_F32, 4, xd);
-    Value *cin[2] = {h, w};
-    Node *n = t_node(&t, TFL_CONV_2D, 2, cin, 1, &c);
+    Value *cin[3] = {h, w, zb};
+    Node *n = t_node(&t, TFL_CONV_2D, 3, cin, 1, &c);
     n->opt.stride_h = n->opt.stride_w = 1;
     n->opt.act = TFL_ACT_RELU;
     Value *ain[2] = {c, h};
@@ -1491,6 +1504,23 @@ static void test_runner(void) {
   ref_set_profiling(t.r, 1);
   CHECK(ref_run(t.r, (const float *const *)t.data) == O2L_OK);
   CHECK(ref_profile(t.r) != NULL);
+  t_free(&t);
+
+  /* What LiteRT refuses is refused: FULLY_CONNECTED with a fused TANH,
+   * CONCATENATION with any fused activation. */
+  t_init(&t);
+  int64_t fd[2] = {2, 3}, fw[2] = {4, 3}, fo[2] = {2, 4};
+  Value *fin[2] = {t_input(&t, 2, fd), t_rand_const(&t, 2, fw)};
+  Value *fy = t_val(&t, DT_F32, 2, fo);
+  t_node(&t, TFL_FULLY_CONNECTED, 2, fin, 1, &fy)->opt.act = TFL_ACT_TANH;
+  CHECK(t_run(&t, 1, &fy) == O2L_ERR_INVALID);
+  t_free(&t);
+  t_init(&t);
+  Value *ci[2] = {t_input(&t, 2, fd), t_input(&t, 2, fd)};
+  int64_t cd2[2] = {4, 3};
+  Value *cy = t_val(&t, DT_F32, 2, cd2);
+  t_node(&t, TFL_CONCATENATION, 2, ci, 1, &cy)->opt.act = TFL_ACT_RELU;
+  CHECK(t_run(&t, 1, &cy) == O2L_ERR_INVALID);
   t_free(&t);
 
   /* Errors name the operator. */
@@ -1530,9 +1560,10 @@ static void test_faults(void) {
     t_init(&t);
     int64_t xd[4] = {1, 6, 6, 8}, wd[4] = {16, 3, 3, 8}, yd[4] = {1, 6, 6, 16};
     Value *x = t_input(&t, 4, xd);
-    Value *in[2] = {x, t_rand_const(&t, 4, wd)};
+    int64_t bd[1] = {16};
+    Value *in[3] = {x, t_rand_const(&t, 4, wd), t_rand_const(&t, 1, bd)};
     Value *y = t_val(&t, DT_F32, 4, yd), *z = t_val(&t, DT_F32, 4, yd);
-    Node *n = t_node(&t, TFL_CONV_2D, 2, in, 1, &y);
+    Node *n = t_node(&t, TFL_CONV_2D, 3, in, 1, &y);
     n->opt.stride_h = n->opt.stride_w = 1;
     t_node(&t, TFL_RELU, 1, &y, 1, &z);
     graph_set_inputs(&t.cx, t.g, t.nin, t.ins);
