@@ -108,3 +108,5 @@ $(B)/bench_ref: bench/bench_ref.c $(B)/libonnx2lite.a
 # A .tflite run by the reference kernels, for tests/check_ref_vs_litert.py
 $(B)/ref_run: tests/unit/ref_run.c $(B)/libonnx2lite.a
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(B)/libonnx2lite.a $(LDLIBS)
+$(B)/ref_cases: tests/unit/ref_cases.c $(B)/libonnx2lite.a
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -o $@ $< $(B)/libonnx2lite.a $(LDLIBS)
