@@ -17,8 +17,10 @@ Parts (each prints a summary; any regression makes the exit status 1):
                 TRANSPOSE/PAD/BatchNorm/activation/histogram rules.
   errors   (d)  error paths of the command line: exit codes, messages, no
                 output file left behind.
-  quant    (q)  int8 conversions of the Vela models, Vela's CPU-operator
-                count; skipped while --quantize int8 is not available.
+  quant    (q)  int8 conversions of the Vela models (eval_tflite.py --quant
+                int8, with the optimized --fast-bin after an ASan probe) and
+                Vela's CPU-operator count for each; skipped while --quantize
+                int8 is not available.
 
 LiteRT runs in worker processes, so a .tflite that crashes the runtime is
 reported as a failure of that test instead of ending the run.  Results go to
@@ -782,11 +784,11 @@ def model_rules(name, onnx_path, row):
     return problems
 
 
-def run_eval(args, shared, only, extra, json_path):
+def run_eval(args, shared, only, extra, json_path, binary):
     """Runs the reviewers' eval_tflite.py on `only` (None: every model)."""
     cmd = [sys.executable, os.path.join(shared, "tools", "eval_tflite.py"),
            "--models", os.path.join(shared, "models"),
-           "--convert", "%s convert {onnx} -o {tflite} -q" % os.path.abspath(args.bin),
+           "--convert", "%s convert {onnx} -o {tflite} -q" % binary,
            "--work", os.path.join(BUILD, "eval"), "--json", json_path] + extra
     if only is not None:
         cmd += ["--only", ",".join(only)]
@@ -817,7 +819,7 @@ def part_models(args, pool):
         return dict(ok=True, skipped="-k")
     json_path = os.path.join(BUILD, "eval", "results.json")
     os.makedirs(os.path.dirname(json_path), exist_ok=True)
-    doc, err = run_eval(args, shared, only, [], json_path)
+    doc, err = run_eval(args, shared, only, [], json_path, args.bin)
     if doc is None:
         print("FAIL  models: " + err)
         return dict(ok=False, problems=[err])
@@ -869,12 +871,16 @@ def part_quant(args, pool):
         print("quant: nothing matches -k %s" % args.k)
         return dict(ok=True, skipped="-k")
     json_path = os.path.join(BUILD, "eval", "results_int8.json")
+    # Calibration runs every sample through the float model: minutes per
+    # model under ASan, so the sanitized binary only does the probe above.
+    fast = args.fast_bin if os.access(args.fast_bin, os.X_OK) else args.bin
     doc, err = run_eval(args, shared, names, ["--quant", "int8", "--quant-flag=--quantize int8",
-                                              "--calib-flag=--calib {calib}"], json_path)
+                                              "--calib-flag=--calib {calib}"], json_path, fast)
     if doc is None:
         print("FAIL  quant: " + err)
         return dict(ok=False, problems=[err])
-    problems = ["%s int8: %s" % (r["name"], r["status"]) for r in doc["results"] if r["status"] != "PASS"]
+    problems = ["%s int8: %s (cosine %s; needs %s)" % (r["name"], r["status"], r.get("cosine"), r.get("tolerance"))
+                for r in doc["results"] if r["status"] != "PASS"]
     vela = os.path.join(os.path.dirname(sys.executable), "vela")
     vela_rows = {}
     if not os.path.exists(vela):
@@ -1028,6 +1034,8 @@ def parse_parts(s):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=os.path.join(BUILD, "asan", "onnx2lite"))
+    ap.add_argument("--fast-bin", default=os.path.join(BUILD, "onnx2lite"),
+                    help="optimized build for the int8 evaluation (default build/onnx2lite)")
     ap.add_argument("--only", default="", help="comma-separated parts: %s" % ",".join(PARTS))
     ap.add_argument("-k", default="", help="only tests/models whose name contains this")
     ap.add_argument("--verbose", "-v", action="store_true")
@@ -1039,6 +1047,7 @@ def main(argv=None):
     if args.worker:
         return worker_main()
     args.bin = os.path.abspath(args.bin)
+    args.fast_bin = os.path.abspath(args.fast_bin)
     if not os.access(args.bin, os.X_OK):
         print("no converter at %s (make asan)" % args.bin, file=sys.stderr)
         return 1
