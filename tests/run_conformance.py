@@ -879,7 +879,7 @@ def part_quant(args, pool):
     if doc is None:
         print("FAIL  quant: " + err)
         return dict(ok=False, problems=[err])
-    problems = ["%s int8: %s (cosine %s; needs %s)" % (r["name"], r["status"], r.get("cosine"), r.get("tolerance"))
+    problems = ["%s int8: %s (cosine %.4f; needs %s)" % (r["name"], r["status"], r.get("cosine", 0), r.get("tolerance"))
                 for r in doc["results"] if r["status"] != "PASS"]
     vela = os.path.join(os.path.dirname(sys.executable), "vela")
     vela_rows = {}
