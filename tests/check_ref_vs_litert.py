@@ -212,6 +212,8 @@ def main():
                     help="also print ref_run's best time per inference")
     ap.add_argument("--fixtures", action="store_true",
                     help="also run tests/fixtures/*.onnx on random inputs")
+    ap.add_argument("--no-models", action="store_true",
+                    help="skip the shared models (with --cases/--fixtures)")
     ap.add_argument("--cases", action="store_true",
                     help="also run the one-operator graphs of build/ref_cases")
     ap.add_argument("--ref-cases", default=os.path.join(root, "build",
@@ -220,7 +222,7 @@ def main():
     names = ([m for m in args.models.split(",") if m] or
              sorted(os.path.basename(p)[:-5]
                     for p in glob.glob(os.path.join(args.models_dir, "*.onnx"))))
-    jobs = [(n, None) for n in names]
+    jobs = [] if args.no_models else [(n, None) for n in names]
     if args.fixtures:
         jobs += [(os.path.basename(p)[:-5], p) for p in
                  sorted(glob.glob(os.path.join(here, "fixtures", "*.onnx")))]

@@ -1,5 +1,6 @@
-/* conv.c - CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED and
- * BATCH_MATMUL in float32 (TFLite semantics, NHWC).
+/* conv.c - CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, CONV_3D,
+ * CONV_3D_TRANSPOSE, FULLY_CONNECTED and BATCH_MATMUL in float32 (TFLite
+ * semantics, NHWC / NDHWC).
  *
  * Everything but the depthwise conv runs through the packed SGEMM
  * (gemm.c): a 1x1 stride-1 conv is a GEMM on the NHWC input as it is,
@@ -634,6 +635,224 @@ Status ref_tconv_f32(RefEval *e, const RefOp *op) {
     }
   }
   ref_act_apply(s->act, out, (size_t)s->N * opix * s->O);
+  return O2L_OK;
+}
+
+/* ---- CONV_3D and CONV_3D_TRANSPOSE ----------------------------------------- */
+
+/* NDHWC maps.  CONV_3D: filter [kd, kh, kw, C, M] (DHWIO), optional bias,
+ * TFLite padding per axis, dilations.  CONV_3D_TRANSPOSE: inputs
+ * (output_shape [5], filter [kd, kh, kw, M, C], input, bias?), padded as
+ * for a conv from the output size, like TRANSPOSE_CONV. */
+typedef struct Conv3State {
+  int N, in[3], C, out[3], M, k[3], s[3], d[3], pad[3];
+  int K, rows;   /* CONV_3D: im2col row length and rows per block */
+  RefGemmB gb;
+  float *bias;   /* CONV_3D_TRANSPOSE: [M], zeros if none */
+  int act;
+  float lo, hi;
+} Conv3State;
+
+static Status conv3_common(RefPrep *p, const Node *n, const Value *x,
+                           const Value *w, Conv3State *s) {
+  if (x->rank != 5 || w->rank != 5)
+    return ref_bad(p, n, "input and filter must be 5-D (NDHWC, DHWIO)");
+  TRY(need_dims_int(p, n, x));
+  TRY(need_dims_int(p, n, w));
+  TRY(need_dims_int(p, n, n->out[0]));
+  s->N = (int)x->dims[0];
+  for (int i = 0; i < 3; i++) {
+    s->in[i] = (int)x->dims[1 + i];
+    s->k[i] = (int)w->dims[i];
+  }
+  s->C = (int)x->dims[4];
+  const TflOptions *o = &n->opt;
+  int st[3] = {o->stride_d, o->stride_h, o->stride_w};
+  int dl[3] = {o->dilation_d, o->dilation_h, o->dilation_w};
+  for (int i = 0; i < 3; i++) {
+    s->s[i] = st[i];
+    s->d[i] = dl[i] ? dl[i] : 1;
+    if (s->s[i] < 1 || s->d[i] < 1 || s->k[i] < 1)
+      return ref_bad(p, n, "strides, dilations and kernel sizes must be >= 1");
+  }
+  if (o->padding != TFL_PAD_SAME && o->padding != TFL_PAD_VALID)
+    return ref_bad(p, n, "padding %d is neither SAME nor VALID", o->padding);
+  if (!ref_act_valid(o->act))
+    return ref_bad(p, n, "fused activation %d unknown", o->act);
+  s->act = o->act;
+  ref_act_range(s->act, &s->lo, &s->hi);
+  return O2L_OK;
+}
+
+Status ref_conv3d_prepare(RefPrep *p, RefOp *op) {
+  const Node *n = op->node;
+  TRY(ref_need_count(p, n, 2, 3, 1));
+  TRY(ref_need_in(p, n, 0, DT_F32));
+  TRY(ref_need_out(p, n, 0, DT_F32));
+  const float *w = NULL, *bias = NULL;
+  TRY(need_const_f32(p, n, 1, &w));
+  Conv3State *s = ref_alloc(p, sizeof *s);
+  if (!s)
+    return p->cx->status;
+  TRY(conv3_common(p, n, n->in[0], n->in[1], s));
+  const Value *fv = n->in[1];
+  if (fv->dims[3] != s->C)
+    return ref_bad(p, n, "filter has %lld input channels, the input %d",
+                   (long long)fv->dims[3], s->C);
+  s->M = (int)fv->dims[4];
+  TRY(need_bias(p, n, 2, s->M, false, &bias));
+  int64_t want[5] = {s->N, 0, 0, 0, s->M};
+  for (int i = 0; i < 3; i++) {
+    int64_t o = ref_out_size(n->opt.padding, s->in[i], s->k[i], s->s[i], s->d[i]);
+    s->out[i] = (int)o;
+    s->pad[i] = ref_pad_before(s->in[i], s->k[i], s->s[i], s->d[i], o);
+    want[1 + i] = o;
+  }
+  TRY(ref_need_shape(p, n, n->out[0], "output", 5, want));
+  s->K = s->k[0] * s->k[1] * s->k[2] * s->C;
+  /* B[k][m] = w[k * M + m]: the DHWIO filter is already [K, M]. */
+  TRY(ref_gemm_pack(p, &s->gb, w, s->K, s->M, 1, s->M, bias));
+  int64_t rows = COL_BLOCK / ((int64_t)s->K * 4);
+  int64_t nvox = (int64_t)s->out[0] * s->out[1] * s->out[2];
+  rows = rows < 48 ? 48 : rows - rows % 48;
+  s->rows = (int)(rows < nvox ? rows : nvox > 0 ? nvox : 1);
+  size_t need = (size_t)s->rows * (size_t)s->K * sizeof(float);
+  if (need > p->scratch)
+    p->scratch = need;
+  op->state = s;
+  return O2L_OK;
+}
+
+Status ref_conv3d_f32(RefEval *e, const RefOp *op) {
+  const Conv3State *s = op->state;
+  const float *in = op->in[0];
+  float *out = op->out[0], *col = e->scratch;
+  int nvox = s->out[0] * s->out[1] * s->out[2];
+  size_t ivol = (size_t)s->in[0] * s->in[1] * s->in[2] * s->C;
+  size_t cb = (size_t)s->C * sizeof(float);
+  for (int b = 0; b < s->N; b++) {
+    const float *ib = in + (size_t)b * ivol;
+    float *ob = out + (size_t)b * nvox * s->M;
+    for (int v0 = 0; v0 < nvox; v0 += s->rows) {
+      int rows = nvox - v0 < s->rows ? nvox - v0 : s->rows;
+      for (int r = 0; r < rows; r++) {
+        int v = v0 + r, ox = v % s->out[2], oy = v / s->out[2] % s->out[1];
+        int oz = v / s->out[2] / s->out[1];
+        float *dst = col + (size_t)r * s->K;
+        for (int kz = 0; kz < s->k[0]; kz++) {
+          int iz = oz * s->s[0] - s->pad[0] + kz * s->d[0];
+          for (int ky = 0; ky < s->k[1]; ky++) {
+            int iy = oy * s->s[1] - s->pad[1] + ky * s->d[1];
+            for (int kx = 0; kx < s->k[2]; kx++, dst += s->C) {
+              int ix = ox * s->s[2] - s->pad[2] + kx * s->d[2];
+              if (iz < 0 || iz >= s->in[0] || iy < 0 || iy >= s->in[1] ||
+                  ix < 0 || ix >= s->in[2])
+                memset(dst, 0, cb);
+              else
+                memcpy(dst, ib + (((size_t)iz * s->in[1] + iy) * s->in[2] + ix) * s->C,
+                       cb);
+            }
+          }
+        }
+      }
+      ref_gemm(&s->gb, rows, col, s->K, ob + (size_t)v0 * s->M, s->M, s->lo,
+               s->hi);
+    }
+  }
+  return O2L_OK;
+}
+
+Status ref_tconv3d_prepare(RefPrep *p, RefOp *op) {
+  const Node *n = op->node;
+  TRY(ref_need_count(p, n, 3, 4, 1));
+  TRY(ref_need_in(p, n, 2, DT_F32));
+  TRY(ref_need_out(p, n, 0, DT_F32));
+  int64_t oshape[8];
+  int cnt = 0;
+  TRY(ref_const_ints(p, n, 0, oshape, 8, &cnt));
+  if (cnt != 5)
+    return ref_bad(p, n, "output_shape must have 5 elements");
+  TRY(ref_need_shape(p, n, n->out[0], "output", 5, oshape));
+  const float *w = NULL, *bias = NULL;
+  TRY(need_const_f32(p, n, 1, &w));
+  Conv3State *s = ref_alloc(p, sizeof *s);
+  if (!s)
+    return p->cx->status;
+  TRY(conv3_common(p, n, n->in[2], n->in[1], s));
+  const Value *fv = n->in[1];
+  s->M = (int)fv->dims[3];
+  if (fv->dims[4] != s->C || oshape[4] != s->M || oshape[0] != s->N)
+    return ref_bad(p, n, "filter, input and output_shape disagree");
+  for (int i = 0; i < 3; i++) {
+    if (s->d[i] != 1)
+      return ref_bad(p, n, "dilated transposed convolution");
+    s->out[i] = (int)oshape[1 + i];
+    int64_t o = ref_out_size(n->opt.padding, s->out[i], s->k[i], s->s[i], 1);
+    s->pad[i] = ref_pad_before(s->out[i], s->k[i], s->s[i], 1, o);
+  }
+  TRY(need_bias(p, n, 3, s->M, false, &bias));
+  s->bias = ref_alloc(p, sizeof(float) * (size_t)s->M);
+  if (!s->bias)
+    return p->cx->status;
+  if (bias)
+    memcpy(s->bias, bias, sizeof(float) * (size_t)s->M);
+  /* Rows (tap, m) of [N, K = C]: the [kd, kh, kw, M, C] filter as it is. */
+  int ncol = s->k[0] * s->k[1] * s->k[2] * s->M;
+  TRY(ref_gemm_pack(p, &s->gb, w, s->C, ncol, s->C, 1, NULL));
+  int64_t rows = COL_BLOCK / ((int64_t)ncol * 4);
+  int64_t nvox = (int64_t)s->in[0] * s->in[1] * s->in[2];
+  rows = rows < 1 ? 1 : rows;
+  s->rows = (int)(rows < nvox ? rows : nvox > 0 ? nvox : 1);
+  size_t need = (size_t)s->rows * (size_t)ncol * sizeof(float);
+  if (need > p->scratch)
+    p->scratch = need;
+  op->state = s;
+  return O2L_OK;
+}
+
+Status ref_tconv3d_f32(RefEval *e, const RefOp *op) {
+  const Conv3State *s = op->state;
+  const float *in = op->in[2];
+  float *out = op->out[0], *col = e->scratch;
+  int taps = s->k[0] * s->k[1] * s->k[2], ncol = taps * s->M;
+  int nvox = s->in[0] * s->in[1] * s->in[2];
+  size_t ovox = (size_t)s->out[0] * s->out[1] * s->out[2];
+  for (int b = 0; b < s->N; b++) {
+    float *ob = out + (size_t)b * ovox * s->M;
+    for (size_t q = 0; q < ovox; q++)
+      memcpy(ob + q * s->M, s->bias, sizeof(float) * (size_t)s->M);
+    const float *ib = in + (size_t)b * nvox * s->C;
+    for (int v0 = 0; v0 < nvox; v0 += s->rows) {
+      int rows = nvox - v0 < s->rows ? nvox - v0 : s->rows;
+      ref_gemm(&s->gb, rows, ib + (size_t)v0 * s->C, s->C, col, ncol,
+               -INFINITY, INFINITY);
+      for (int r = 0; r < rows; r++) {
+        int v = v0 + r, x = v % s->in[2], y = v / s->in[2] % s->in[1];
+        int z = v / s->in[2] / s->in[1];
+        const float *cr = col + (size_t)r * ncol;
+        for (int kz = 0; kz < s->k[0]; kz++) {
+          int oz = z * s->s[0] - s->pad[0] + kz;
+          if (oz < 0 || oz >= s->out[0])
+            continue;
+          for (int ky = 0; ky < s->k[1]; ky++) {
+            int oy = y * s->s[1] - s->pad[1] + ky;
+            if (oy < 0 || oy >= s->out[1])
+              continue;
+            for (int kx = 0; kx < s->k[2]; kx++) {
+              int ox = x * s->s[2] - s->pad[2] + kx;
+              if (ox < 0 || ox >= s->out[2])
+                continue;
+              float *o = ob + (((size_t)oz * s->out[1] + oy) * s->out[2] + ox) * s->M;
+              const float *c = cr + (size_t)((kz * s->k[1] + ky) * s->k[2] + kx) * s->M;
+              for (int j = 0; j < s->M; j++)
+                o[j] += c[j];
+            }
+          }
+        }
+      }
+    }
+  }
+  ref_act_apply(s->act, out, (size_t)s->N * ovox * s->M);
   return O2L_OK;
 }
 

@@ -1,8 +1,11 @@
-/* softmax.c - SOFTMAX (beta), LOG_SOFTMAX and L2_NORMALIZATION over the
- * last axis, float32, as TFLite's reference kernels compute them:
+/* softmax.c - SOFTMAX (beta), LOG_SOFTMAX, L2_NORMALIZATION and
+ * LOCAL_RESPONSE_NORMALIZATION over the last axis, float32, as TFLite's
+ * reference kernels compute them:
  *   softmax     exp((x - max) * beta) / sum
  *   log_softmax (x - max) - log(sum exp(x - max))
  *   l2_norm     x / max(sqrt(sum x^2), 1e-6)
+ *   lrn         x * (bias + alpha * sum_{|c'-c| <= radius} x_c'^2)^-beta
+ *               (alpha not divided by the window size, unlike ONNX)
  */
 #include "ref/ref_impl.h"
 
@@ -24,6 +27,8 @@ Status ref_softmax_prepare(RefPrep *p, RefOp *op) {
   s->rows = s->depth > 0 ? ref_numel(in) / s->depth : 0;
   if (n->op == TFL_L2_NORMALIZATION && n->opt.act != TFL_ACT_NONE)
     return ref_bad(p, n, "fused activation %d not supported", n->opt.act);
+  if (n->op == TFL_LOCAL_RESPONSE_NORMALIZATION && n->opt.radius < 0)
+    return ref_bad(p, n, "negative radius %d", n->opt.radius);
   op->state = s;
   return O2L_OK;
 }
@@ -39,6 +44,18 @@ Status ref_softmax_f32(RefEval *e, const RefOp *op) {
   for (int64_t r = 0; r < s->rows; r++) {
     const float *x = in + r * d;
     float *y = out + r * d;
+    if (kind == TFL_LOCAL_RESPONSE_NORMALIZATION) {
+      const TflOptions *o = &op->node->opt;
+      for (int64_t c = 0; c < d; c++) {
+        int64_t lo = c - o->radius < 0 ? 0 : c - o->radius;
+        int64_t hi = c + o->radius + 1 > d ? d : c + o->radius + 1;
+        float acc = 0;
+        for (int64_t k = lo; k < hi; k++)
+          acc += x[k] * x[k];
+        y[c] = x[c] * powf(o->bias + o->alpha * acc, -o->beta);
+      }
+      continue;
+    }
     if (kind == TFL_L2_NORMALIZATION) {
       float sq = 0;
       for (int64_t c = 0; c < d; c++)

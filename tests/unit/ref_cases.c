@@ -344,6 +344,63 @@ static void cases_conv(void) {
   pool_case("maxpool_same_k4_s1", TFL_MAX_POOL_2D, 4, 1, TFL_PAD_SAME, 0);
 }
 
+static void conv3d_case(const char *name, bool tr, int pad, const int *in,
+                        const int *k, const int *st, int dl, bool bias) {
+  C c;
+  c_init(&c);
+  int o[3];
+  for (int i = 0; i < 3; i++) {
+    int eff = (k[i] - 1) * dl + 1;
+    o[i] = tr ? (pad == TFL_PAD_SAME ? in[i] * st[i] : (in[i] - 1) * st[i] + k[i])
+              : pad == TFL_PAD_SAME ? (in[i] + st[i] - 1) / st[i]
+                                    : (in[i] - eff) / st[i] + 1;
+  }
+  int64_t xd[5] = {1, in[0], in[1], in[2], 3}, bd[1] = {4};
+  int64_t wd[5] = {k[0], k[1], k[2], tr ? 4 : 3, tr ? 3 : 4};
+  int64_t yd[5] = {1, o[0], o[1], o[2], 4};
+  int32_t os[5] = {1, o[0], o[1], o[2], 4};
+  Value *y = NULL;
+  Node *n;
+  if (tr) {
+    Value *in4[4] = {ints(&c, 5, os), cst_rand(&c, 5, wd, 0.5f),
+                     in_f(&c, 5, xd, false), bias ? cst_rand(&c, 1, bd, 1) : NULL};
+    y = out(&c, DT_F32, 5, yd);
+    n = op(&c, TFL_CONV_3D_TRANSPOSE, bias ? 4 : 3, in4, 1, &y);
+  } else {
+    Value *in3[3] = {in_f(&c, 5, xd, false), cst_rand(&c, 5, wd, 0.5f),
+                     bias ? cst_rand(&c, 1, bd, 1) : NULL};
+    y = out(&c, DT_F32, 5, yd);
+    n = op(&c, TFL_CONV_3D, bias ? 3 : 2, in3, 1, &y);
+  }
+  n->opt.padding = pad;
+  n->opt.stride_d = st[0];
+  n->opt.stride_h = st[1];
+  n->opt.stride_w = st[2];
+  n->opt.dilation_d = n->opt.dilation_h = n->opt.dilation_w = dl;
+  n->opt.act = TFL_ACT_RELU;
+  finish(&c, name, 1, &y);
+}
+
+static void cases_conv3d(void) {
+  static const int in[3] = {5, 6, 4}, k3[3] = {3, 3, 2}, s1[3] = {1, 1, 1},
+                   s2[3] = {2, 1, 2};
+  conv3d_case("conv3d_same", false, TFL_PAD_SAME, in, k3, s1, 1, true);
+  conv3d_case("conv3d_valid_s2", false, TFL_PAD_VALID, in, k3, s2, 1, false);
+  conv3d_case("conv3d_same_s2_dil2", false, TFL_PAD_SAME, in, k3, s2, 2, true);
+  conv3d_case("conv3d_t_same_s2", true, TFL_PAD_SAME, in, k3, s2, 1, true);
+  conv3d_case("conv3d_t_valid_s2", true, TFL_PAD_VALID, in, k3, s2, 1, false);
+  C c;
+  c_init(&c);
+  int64_t d[4] = {1, 3, 4, 11};
+  Value *x = in_f(&c, 4, d, false), *y = out(&c, DT_F32, 4, d);
+  Node *n = op(&c, TFL_LOCAL_RESPONSE_NORMALIZATION, 1, &x, 1, &y);
+  n->opt.radius = 2;
+  n->opt.bias = 1.0f;
+  n->opt.alpha = 0.02f;
+  n->opt.beta = 0.75f;
+  finish(&c, "lrn", 1, &y);
+}
+
 static void cases_matmul(void) {
   C c;
   c_init(&c);
@@ -621,6 +678,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   cases_conv();
+  cases_conv3d();
   cases_matmul();
   cases_elementwise();
   cases_reduce();

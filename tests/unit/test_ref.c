@@ -395,6 +395,118 @@ static void test_tconv(void) {
   t_free(&t);
 }
 
+/* CONV_3D (filter DHWIO) and CONV_3D_TRANSPOSE (filter [kd,kh,kw,M,C]). */
+static void check_conv3d(bool transpose, int n, const int *in, int c, int m,
+                         const int *k, const int *st, const int *dl, int pad,
+                         int act, bool bias) {
+  T t;
+  t_init(&t);
+  int out[3], pb[3];
+  for (int i = 0; i < 3; i++) {
+    if (!transpose) {
+      out[i] = out_dim(pad, in[i], k[i], st[i], dl[i]);
+      pb[i] = pad_dim(in[i], k[i], st[i], dl[i], out[i]);
+    } else {
+      out[i] = pad == TFL_PAD_SAME ? in[i] * st[i] : (in[i] - 1) * st[i] + k[i];
+      pb[i] = pad == TFL_PAD_SAME
+                  ? pad_dim(out[i], k[i], st[i], 1, (out[i] + st[i] - 1) / st[i])
+                  : 0;
+    }
+  }
+  int64_t xd[5] = {n, in[0], in[1], in[2], c};
+  int64_t wd[5] = {k[0], k[1], k[2], transpose ? m : c, transpose ? c : m};
+  int64_t bd[1] = {m}, yd[5] = {n, out[0], out[1], out[2], m};
+  int32_t os[5] = {n, out[0], out[1], out[2], m};
+  Value *x = t_input(&t, 5, xd);
+  Value *w = t_rand_const(&t, 5, wd);
+  Value *b = bias ? t_rand_const(&t, 1, bd) : NULL;
+  Value *y = t_val(&t, DT_F32, 5, yd);
+  Node *nd;
+  if (transpose) {
+    Value *ins[4] = {t_const(&t, DT_I32, 1, (int64_t[1]){5}, os), w, x, b};
+    nd = t_node(&t, TFL_CONV_3D_TRANSPOSE, bias ? 4 : 3, ins, 1, &y);
+  } else {
+    Value *ins[3] = {x, w, b};
+    nd = t_node(&t, TFL_CONV_3D, bias ? 3 : 2, ins, 1, &y);
+  }
+  nd->opt.padding = pad;
+  nd->opt.stride_d = st[0];
+  nd->opt.stride_h = st[1];
+  nd->opt.stride_w = st[2];
+  nd->opt.dilation_d = dl[0];
+  nd->opt.dilation_h = dl[1];
+  nd->opt.dilation_w = dl[2];
+  nd->opt.act = act;
+  Status stt = t_run(&t, 1, &y);
+  CHECK(stt == O2L_OK);
+  if (stt != O2L_OK) {
+    fprintf(stderr, "  %s\n", t.cx.msg);
+    t_free(&t);
+    return;
+  }
+  const float *W = ref_value_data(t.r, w), *B = bias ? ref_value_data(t.r, b) : NULL;
+  int64_t ny = numel(5, yd);
+  double *acc = calloc((size_t)ny, sizeof(double));
+  /* One loop nest for both: (input voxel, tap) pairs meet output voxels. */
+  int lim[3];
+  for (int i = 0; i < 3; i++)
+    lim[i] = transpose ? in[i] : out[i];
+  for (int b0 = 0; b0 < n; b0++)
+    for (int p0 = 0; p0 < lim[0]; p0++)
+      for (int p1 = 0; p1 < lim[1]; p1++)
+        for (int p2 = 0; p2 < lim[2]; p2++)
+          for (int k0 = 0; k0 < k[0]; k0++)
+            for (int k1 = 0; k1 < k[1]; k1++)
+              for (int k2 = 0; k2 < k[2]; k2++) {
+                int q[3] = {p0 * st[0] - pb[0] + k0 * dl[0],
+                            p1 * st[1] - pb[1] + k1 * dl[1],
+                            p2 * st[2] - pb[2] + k2 * dl[2]};
+                int lq[3] = {transpose ? out[0] : in[0],
+                             transpose ? out[1] : in[1],
+                             transpose ? out[2] : in[2]};
+                if (q[0] < 0 || q[0] >= lq[0] || q[1] < 0 || q[1] >= lq[1] ||
+                    q[2] < 0 || q[2] >= lq[2])
+                  continue;
+                int64_t tap = (k0 * k[1] + k1) * k[2] + k2;
+                int64_t pv = ((int64_t)(b0 * lim[0] + p0) * lim[1] + p1) * lim[2] + p2;
+                int64_t qv = ((int64_t)(b0 * lq[0] + q[0]) * lq[1] + q[1]) * lq[2] + q[2];
+                for (int o = 0; o < m; o++)
+                  for (int i = 0; i < c; i++) {
+                    if (transpose)
+                      acc[qv * m + o] += (double)t.data[0][pv * c + i] *
+                                         W[(tap * m + o) * c + i];
+                    else
+                      acc[pv * m + o] += (double)t.data[0][qv * c + i] *
+                                         W[(tap * c + i) * m + o];
+                  }
+              }
+  float *want = malloc(sizeof(float) * (size_t)ny);
+  for (int64_t i = 0; i < ny; i++)
+    want[i] = act_f(act, (float)(acc[i] + (B ? B[i % m] : 0)));
+  bool ok = close_all(ref_output(t.r, 0), want, ny, 2e-5f);
+  CHECK(ok);
+  if (!ok)
+    fprintf(stderr, "  conv3d transpose=%d\n", transpose);
+  free(acc);
+  free(want);
+  t_free(&t);
+}
+
+static void test_conv3d(void) {
+  for (int it = 0; it < 24; it++) {
+    bool tr = it % 3 == 2;
+    int in[3], k[3], st[3], dl[3];
+    for (int i = 0; i < 3; i++) {
+      k[i] = 1 + irand(3);
+      st[i] = 1 + irand(2);
+      dl[i] = tr ? 1 : 1 + irand(2);
+      in[i] = (k[i] - 1) * dl[i] + 1 + irand(4);
+    }
+    check_conv3d(tr, 1 + irand(2), in, 1 + irand(5), 1 + irand(it % 4 ? 6 : 40),
+                 k, st, dl, irand(2), irand(4), irand(3) != 0);
+  }
+}
+
 static void check_fc(int rank, const int64_t *xd, int co, bool bias,
                      bool keep, bool dyn_w, int act) {
   T t;
@@ -796,6 +908,31 @@ static void test_prelu(void) {
     want[i] = v >= 0 ? v : v * A[i % 5];
   }
   CHECK(close_all(ref_output(t.r, 0), want, 120, 1e-6f));
+  t_free(&t);
+}
+
+static void test_lrn(void) {
+  T t;
+  t_init(&t);
+  int64_t d[4] = {1, 3, 2, 9};
+  Value *x = t_input(&t, 4, d);
+  Value *y = t_val(&t, DT_F32, 4, d);
+  Node *n = t_node(&t, TFL_LOCAL_RESPONSE_NORMALIZATION, 1, &x, 1, &y);
+  n->opt.radius = 2;
+  n->opt.bias = 1.5f;
+  n->opt.alpha = 0.3f;
+  n->opt.beta = 0.75f;
+  CHECK(t_run(&t, 1, &y) == O2L_OK);
+  float want[54];
+  for (int r = 0; r < 6; r++)
+    for (int c = 0; c < 9; c++) {
+      double sq = 0;
+      for (int k = c - 2; k <= c + 2; k++)
+        if (k >= 0 && k < 9)
+          sq += (double)t.data[0][r * 9 + k] * t.data[0][r * 9 + k];
+      want[r * 9 + c] = (float)(t.data[0][r * 9 + c] * pow(1.5 + 0.3 * sq, -0.75));
+    }
+  CHECK(close_all(ref_output(t.r, 0), want, 54, 2e-6f));
   t_free(&t);
 }
 
@@ -1528,7 +1665,7 @@ static void test_runner(void) {
   int64_t d[2] = {2, 3};
   Value *a = t_input(&t, 2, d);
   Value *y = t_val(&t, DT_F32, 2, d);
-  t_node(&t, TFL_CONV_3D, 1, &a, 1, &y);
+  t_node(&t, TFL_TOPK_V2, 1, &a, 1, &y);
   CHECK(t_run(&t, 1, &y) == O2L_ERR_UNSUPPORTED);
   CHECK(strstr(t.cx.msg, "no float kernel") != NULL);
   CHECK(t.r == NULL);
@@ -1588,6 +1725,7 @@ int main(void) {
   test_conv();
   test_dwconv();
   test_tconv();
+  test_conv3d();
   test_fc();
   test_bmm();
   test_conv_isas();
@@ -1596,6 +1734,7 @@ int main(void) {
   test_unary();
   test_prelu();
   test_softmax();
+  test_lrn();
   test_reduce();
   test_arg();
   test_resize();
