@@ -49,7 +49,6 @@ MAX_FIXTURE_BYTES = 200 * 1024
 MAX_TOTAL_BYTES = 2 * 1024 * 1024
 
 FLOAT = TensorProto.FLOAT
-INT64 = TensorProto.INT64
 
 
 class G:
@@ -996,10 +995,6 @@ def short_initializer():
 # writing
 # ----------------------------------------------------------------------------
 
-def channels_last(shape):
-    return [shape[0]] + list(shape[2:]) + [shape[1]]
-
-
 def check_unambiguous(name, m, exp):
     """The runner maps an I/O tensor by shape alone (identity or
     channels-last); a shape for which both fit with different data would
@@ -1010,7 +1005,7 @@ def check_unambiguous(name, m, exp):
             continue
         probe = np.arange(int(np.prod(dims))).reshape(dims)
         perm = [0] + list(range(2, len(dims))) + [1]
-        if channels_last(dims) == dims and not np.array_equal(probe, probe.transpose(perm)):
+        if onnx_facts.channels_last(dims) == dims and not np.array_equal(probe, probe.transpose(perm)):
             raise ValueError("%s: %s has ambiguous shape %s" % (name, vi.name, dims))
 
 
@@ -1031,26 +1026,42 @@ def check_consistent(name, m, exp):
         raise ValueError("%s: activations %s cannot fuse but are forbidden" % (name, where))
 
 
-def run_reference(m, inputs):
-    """onnxruntime must accept every fixture and give finite outputs."""
+def fixture_feeds(name, inputs, shapes=None):
+    """The inputs the tests feed a fixture: its expect.json "inputs" specs
+    (shape, distribution), drawn from an RNG seeded by the fixture's name;
+    shapes overrides some shapes (a variant with another batch size)."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    feeds = {}
+    for inp, spec in inputs.items():
+        shape = (shapes or {}).get(inp, spec["shape"])
+        dist = spec["dist"]
+        if dist[0] == "uniform":
+            feeds[inp] = rng.uniform(dist[1], dist[2], shape).astype(np.float32)
+        else:
+            feeds[inp] = rng.standard_normal(shape).astype(np.float32)
+    return feeds
+
+
+def onnx_reference(model, feeds):
+    """{output name: array} from onnxruntime, one thread; model is a path
+    or serialized bytes."""
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.log_severity_level = 3
-    sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    rng = np.random.default_rng(0)
-    feeds = {}
-    for name, spec in inputs.items():
-        if spec["dist"][0] == "uniform":
-            feeds[name] = rng.uniform(spec["dist"][1], spec["dist"][2], spec["shape"]).astype(np.float32)
-        else:
-            feeds[name] = rng.standard_normal(spec["shape"]).astype(np.float32)
-    outs = sess.run(None, feeds)
-    for o, v in zip(sess.get_outputs(), outs):
+    sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    return dict(zip(names, sess.run(None, feeds)))
+
+
+def check_reference(name, m, inputs):
+    """onnxruntime must accept every fixture and give finite, non-constant
+    outputs on the inputs the tests will feed."""
+    for o, v in onnx_reference(m.SerializeToString(), fixture_feeds(name, inputs)).items():
         if not np.all(np.isfinite(v)):
-            raise ValueError("%s: output %s is not finite" % (m.graph.name, o.name))
+            raise ValueError("%s: output %s is not finite" % (name, o))
         if v.size > 1 and float(np.std(v)) == 0.0:
-            raise ValueError("%s: output %s is constant" % (m.graph.name, o.name))
+            raise ValueError("%s: output %s is constant" % (name, o))
 
 
 def build_all():
@@ -1061,7 +1072,7 @@ def build_all():
         m = finish(g)
         check_unambiguous(name, m, exp)
         check_consistent(name, m, exp)
-        run_reference(m, g.inputs)
+        check_reference(name, m, g.inputs)
         files[name + ".onnx"] = m.SerializeToString()
         entry = {"file": name + ".onnx", "opset": g.opset, "about": (fn.__doc__ or "").strip(),
                  "inputs": g.inputs, "outputs": list(g.outs)}
@@ -1079,6 +1090,20 @@ def build_all():
     return files, doc
 
 
+def stale_files(files, out_dir=OUT_DIR):
+    """The generated files that are missing from out_dir or differ there."""
+    stale = []
+    for rel, data in sorted(files.items()):
+        path = os.path.join(out_dir, rel)
+        if not os.path.exists(path):
+            stale.append(rel)
+            continue
+        with open(path, "rb") as f:
+            if f.read() != data:
+                stale.append(rel)
+    return stale
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=OUT_DIR)
@@ -1094,11 +1119,7 @@ def main(argv=None):
     if total > MAX_TOTAL_BYTES:
         raise SystemExit("fixtures total %d bytes (limit %d)" % (total, MAX_TOTAL_BYTES))
     if args.check:
-        stale = []
-        for rel, data in files.items():
-            path = os.path.join(args.out, rel)
-            if not os.path.exists(path) or open(path, "rb").read() != data:
-                stale.append(rel)
+        stale = stale_files(files, args.out)
         if stale:
             print("out of date (run tests/gen_fixtures.py): %s" % ", ".join(sorted(stale)))
             return 1

@@ -24,6 +24,13 @@ TFLITE_ACTIVATIONS = ("RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1")
 TFLITE_PADS = ("PAD", "PADV2", "MIRROR_PAD")
 
 
+def channels_last(shape):
+    """The channels-last form of an ONNX (channels-first) shape: NCHW ->
+    NHWC, NCW -> NWC; shapes of rank < 3 are returned as they are."""
+    shape = list(shape)
+    return shape if len(shape) < 3 else [shape[0]] + shape[2:] + [shape[1]]
+
+
 def load(path_or_model):
     if isinstance(path_or_model, onnx.ModelProto):
         return path_or_model

@@ -40,7 +40,6 @@ import sys
 import tempfile
 import threading
 import time
-import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -48,6 +47,8 @@ BUILD = os.path.join(REPO, "build")
 FIXTURES = os.path.join(HERE, "fixtures")
 NODE_EXPECTED = os.path.join(HERE, "onnx_node_expected.txt")
 sys.path.insert(0, HERE)
+import gen_fixtures  # noqa: E402  (numpy + onnx: how fixtures are fed, and made)
+import onnx_facts  # noqa: E402
 
 PARTS = ("fixtures", "node", "models", "errors", "quant")
 PART_LETTERS = {"a": "fixtures", "b": "node", "c": "models", "d": "errors", "q": "quant"}
@@ -146,18 +147,13 @@ def tflite_info(path):
                 outputs=tensors(sg, sg.OutputsAsNumpy() if sg.OutputsLength() else []))
 
 
-def channels_last(shape):
-    shape = list(shape)
-    return shape if len(shape) < 3 else [shape[0]] + shape[2:] + [shape[1]]
-
-
 def layout_of(onnx_shape, tfl_shape):
     """'identity' when the .tflite keeps the ONNX shape, 'channels_last'
     when it has the channels-last permutation of it (and differs), else None."""
     onnx_shape, tfl_shape = [int(d) for d in onnx_shape], [int(d) for d in tfl_shape]
     if onnx_shape == tfl_shape:
         return "identity"
-    if len(onnx_shape) >= 3 and channels_last(onnx_shape) == tfl_shape:
+    if len(onnx_shape) >= 3 and onnx_facts.channels_last(onnx_shape) == tfl_shape:
         return "channels_last"
     if len(onnx_shape) == 0 and tfl_shape == [1] or onnx_shape == [1] and tfl_shape == []:
         return "identity"
@@ -326,30 +322,6 @@ def worker_main():
 # part a: fixtures
 # ----------------------------------------------------------------------------
 
-def fixture_feeds(name, entry, shapes):
-    import numpy as np
-    rng = np.random.default_rng(zlib.crc32(name.encode()))
-    feeds = {}
-    for inp, spec in entry["inputs"].items():
-        shape = shapes.get(inp, spec["shape"])
-        dist = spec["dist"]
-        if dist[0] == "uniform":
-            feeds[inp] = rng.uniform(dist[1], dist[2], shape).astype(np.float32)
-        else:
-            feeds[inp] = rng.standard_normal(shape).astype(np.float32)
-    return feeds
-
-
-def onnx_reference(path, feeds):
-    import onnxruntime as ort
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    so.log_severity_level = 3
-    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    names = [o.name for o in sess.get_outputs()]
-    return dict(zip(names, sess.run(None, feeds)))
-
-
 def check_count(hist, count, only, skip=()):
     problems = []
     for op, want in sorted(count.items()):
@@ -369,7 +341,6 @@ def check_count(hist, count, only, skip=()):
 def job_fixture(job):
     """Convert one fixture in one mode, run it, compare, check structure."""
     import numpy as np
-    import onnx_facts
     entry, mode = job["entry"], job["mode"]
     src = os.path.join(FIXTURES, entry["file"])
     out = os.path.join(job["out_dir"], "%s.%s.tflite" % (job["name"], mode))
@@ -414,8 +385,8 @@ def job_fixture(job):
                      skip=("TRANSPOSE", "RESHAPE") if keep else ())
 
     # numerics
-    feeds = fixture_feeds(job["name"], entry, job["shapes"])
-    ref = onnx_reference(src, feeds)
+    feeds = gen_fixtures.fixture_feeds(job["name"], entry["inputs"], job["shapes"])
+    ref = gen_fixtures.onnx_reference(src, feeds)
     try:
         rt = LiteRT(out)
         in_names = list(entry["inputs"])
@@ -467,14 +438,7 @@ def job_fixture(job):
 def fixtures_up_to_date():
     """gen_fixtures.py --check in-process: the committed files must be what
     the generator makes."""
-    import gen_fixtures
-    files, _ = gen_fixtures.build_all()
-    stale = []
-    for rel, data in files.items():
-        path = os.path.join(FIXTURES, rel)
-        if not os.path.exists(path) or open(path, "rb").read() != data:
-            stale.append(rel)
-    return stale
+    return gen_fixtures.stale_files(gen_fixtures.build_all()[0], FIXTURES)
 
 
 def part_fixtures(args, pool):
@@ -754,7 +718,6 @@ def shared_dir(args):
 
 def model_rules(name, onnx_path, row):
     """The float path's structural rules for one evaluated model."""
-    import onnx_facts
     problems = []
     hist = row.get("op_histogram") or {}
     onnx_hist = onnx_facts.op_histogram(onnx_path)
@@ -913,7 +876,6 @@ def part_quant(args, pool):
 
 def part_errors(args, pool):
     import onnx
-    import onnx_facts
     with open(os.path.join(FIXTURES, "expect.json")) as f:
         doc = json.load(f)
     rows = []
