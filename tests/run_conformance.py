@@ -322,6 +322,35 @@ def worker_main():
 # part a: fixtures
 # ----------------------------------------------------------------------------
 
+def structure_problems(model, hist, transpose_max):
+    """The float path's rules for any model: at most transpose_max
+    TRANSPOSE ops, PAD ops only for paddings SAME/VALID cannot express, no
+    MUL/ADD left from BatchNorm, no activation that could have fused, no
+    custom ops.  hist is the .tflite's op histogram."""
+    problems = []
+    if hist.get("TRANSPOSE", 0) > transpose_max:
+        problems.append("TRANSPOSE: %d, at most %d" % (hist["TRANSPOSE"], transpose_max))
+    budget, where = onnx_facts.pad_budget(model)
+    pads = sum(hist.get(op, 0) for op in onnx_facts.TFLITE_PADS)
+    if pads > budget:
+        problems.append("%d pad op(s); only %d padding(s) are not SAME/VALID%s" % (
+            pads, budget, " (%s)" % ", ".join(where) if where else ""))
+    onnx_hist = onnx_facts.op_histogram(model)
+    if onnx_hist.get("BatchNormalization"):
+        for tfl, onnx_ops in (("MUL", ("Mul",)), ("ADD", ("Add", "Sum"))):
+            allowed = sum(onnx_hist.get(o, 0) for o in onnx_ops)
+            if hist.get(tfl, 0) > allowed:
+                problems.append("%s: %d (BatchNorm residue? the ONNX has %d)" % (tfl, hist[tfl], allowed))
+    left, _ = onnx_facts.unfusable_activations(model)
+    acts = sum(hist.get(op, 0) for op in onnx_facts.TFLITE_ACTIVATIONS)
+    if acts > left:
+        problems.append("%d standalone activation op(s); only %d cannot fuse" % (acts, left))
+    custom = [op for op in hist if op.startswith("CUSTOM")]
+    if custom:
+        problems.append("custom ops %s" % custom)
+    return problems
+
+
 def check_count(hist, count, only, skip=()):
     problems = []
     for op, want in sorted(count.items()):
@@ -367,20 +396,10 @@ def job_fixture(job):
 
     # structure
     model = onnx_facts.load(src)
-    n_transpose_onnx = onnx_facts.op_histogram(model).get("Transpose", 0)
-    t_max = entry.get("transpose_max", n_transpose_onnx)
+    t_max = entry.get("transpose_max", onnx_facts.op_histogram(model).get("Transpose", 0))
     if keep:
         t_max += onnx_facts.rank_ge3_io(model)
-    if hist.get("TRANSPOSE", 0) > t_max:
-        p.append("TRANSPOSE: %d, at most %d allowed" % (hist.get("TRANSPOSE", 0), t_max))
-    budget, where = onnx_facts.pad_budget(model)
-    pads = sum(hist.get(op, 0) for op in onnx_facts.TFLITE_PADS)
-    if pads > budget:
-        p.append("%d pad op(s) where SAME/VALID needs only %d%s" % (
-            pads, budget, " (%s)" % ", ".join(where) if where else ""))
-    custom = [op for op in hist if op.startswith("CUSTOM")]
-    if custom:
-        p.append("custom ops %s" % custom)
+    p += structure_problems(model, hist, t_max)
     p += check_count(hist, entry.get("count", {}), entry.get("only", False) and not keep,
                      skip=("TRANSPOSE", "RESHAPE") if keep else ())
 
@@ -718,32 +737,12 @@ def shared_dir(args):
 
 def model_rules(name, onnx_path, row):
     """The float path's structural rules for one evaluated model."""
-    problems = []
     hist = row.get("op_histogram") or {}
-    onnx_hist = onnx_facts.op_histogram(onnx_path)
-    t = row.get("transpose_count", hist.get("TRANSPOSE", 0))
-    t_max = onnx_hist.get("Transpose", 0) if name in TRANSPOSE_EXEMPT else 0
-    if t > t_max:
-        problems.append("TRANSPOSE: %d, at most %d" % (t, t_max))
-    budget, where = onnx_facts.pad_budget(onnx_path)
-    pads = sum(hist.get(op, 0) for op in onnx_facts.TFLITE_PADS)
-    if pads > budget:
-        problems.append("%d pad op(s); only %d padding(s) are not SAME/VALID%s" % (
-            pads, budget, " (%s)" % ", ".join(where) if where else ""))
-    if onnx_hist.get("BatchNormalization"):
-        for tfl, onnx_ops in (("MUL", ("Mul",)), ("ADD", ("Add", "Sum"))):
-            allowed = sum(onnx_hist.get(o, 0) for o in onnx_ops)
-            if hist.get(tfl, 0) > allowed:
-                problems.append("%s: %d (BatchNorm residue? the ONNX has %d)" % (tfl, hist[tfl], allowed))
-    left, where = onnx_facts.unfusable_activations(onnx_path)
-    acts = sum(hist.get(op, 0) for op in onnx_facts.TFLITE_ACTIVATIONS)
-    if acts > left:
-        problems.append("%d standalone activation op(s); only %d cannot fuse" % (acts, left))
+    model = onnx_facts.load(onnx_path)
+    t_max = onnx_facts.op_histogram(model).get("Transpose", 0) if name in TRANSPOSE_EXEMPT else 0
+    problems = structure_problems(model, hist, t_max)
     if name in EXACT_HISTOGRAMS and hist != EXACT_HISTOGRAMS[name]:
         problems.append("ops %s, expected exactly %s" % (hist, EXACT_HISTOGRAMS[name]))
-    custom = [op for op in hist if op.startswith("CUSTOM")]
-    if custom:
-        problems.append("custom ops %s" % custom)
     return problems
 
 
