@@ -1,5 +1,5 @@
 /* reduce.c - MEAN SUM REDUCE_MAX REDUCE_MIN REDUCE_PROD over constant axes
- * (keep_dims), ARG_MAX / ARG_MIN, and CUMSUM.
+ * (keep_dims), ARG_MAX / ARG_MIN, TOPK_V2 and CUMSUM.
  *
  * A reduction walks the input once in memory order with the output as a
  * second operand whose strides are 0 along reduced axes, so reducing the
@@ -243,5 +243,71 @@ Status ref_cumsum_f32(RefEval *e, const RefOp *op) {
         }
       }
     }
+  return O2L_OK;
+}
+
+/* ---- TOPK_V2: the k largest of each last-axis row, largest first; equal
+ * values keep their order (lower index first) ---------------------------- */
+
+typedef struct TopkState {
+  int64_t rows, depth, k;
+} TopkState;
+
+Status ref_topk_prepare(RefPrep *p, RefOp *op) {
+  const Node *n = op->node;
+  TRY(ref_need_count(p, n, 2, 2, 2));
+  TRY(ref_need_in(p, n, 0, DT_F32));
+  TRY(ref_need_out(p, n, 0, DT_F32));
+  TRY(ref_need_out(p, n, 1, DT_I32));
+  const Value *in = n->in[0];
+  int64_t k[1];
+  int cnt = 0;
+  TRY(ref_const_ints(p, n, 1, k, 1, &cnt));
+  if (cnt != 1 || in->rank < 1 || k[0] < 0 || k[0] > in->dims[in->rank - 1])
+    return ref_bad(p, n, "k must be one value in [0, last dim]");
+  TopkState *s = ref_alloc(p, sizeof *s);
+  if (!s)
+    return p->cx->status;
+  s->depth = in->dims[in->rank - 1];
+  s->rows = s->depth > 0 ? ref_numel(in) / s->depth : 0;
+  s->k = k[0];
+  int64_t want[O2L_MAX_RANK];
+  memcpy(want, in->dims, sizeof want);
+  want[in->rank - 1] = s->k;
+  TRY(ref_need_shape(p, n, n->out[0], "values", in->rank, want));
+  TRY(ref_need_shape(p, n, n->out[1], "indices", in->rank, want));
+  op->state = s;
+  return O2L_OK;
+}
+
+Status ref_topk_f32(RefEval *e, const RefOp *op) {
+  (void)e;
+  const TopkState *s = op->state;
+  const float *in = op->in[0];
+  float *val = op->out[0];
+  int32_t *idx = op->out[1];
+  for (int64_t r = 0; r < s->rows; r++) {
+    const float *x = in + r * s->depth;
+    float *v = val + r * s->k;
+    int32_t *ix = idx + r * s->k;
+    int64_t have = 0;
+    for (int64_t i = 0; i < s->depth; i++) {
+      /* Insertion into the sorted prefix; strict > keeps earlier ties first. */
+      int64_t j = have < s->k ? have : s->k;
+      if (j == s->k && !(x[i] > v[s->k - 1]))
+        continue;
+      if (j == s->k)
+        j--;
+      while (j > 0 && x[i] > v[j - 1]) {
+        v[j] = v[j - 1];
+        ix[j] = ix[j - 1];
+        j--;
+      }
+      v[j] = x[i];
+      ix[j] = (int32_t)i;
+      if (have < s->k)
+        have++;
+    }
+  }
   return O2L_OK;
 }

@@ -503,6 +503,17 @@ static void cases_reduce(void) {
     n->opt.out_type = TFL_TYPE_INT32;
     finish(&c, k ? "arg_min" : "arg_max", 1, &y);
   }
+  {
+    C c;
+    c_init(&c);
+    int64_t d[2] = {4, 9}, od[2] = {4, 4};
+    Value *in[2] = {in_f(&c, 2, d, false), scalar_i(&c, 4)};
+    for (int i = 0; i < 36; i++) /* ties */
+      c.data[0][i] = roundf(c.data[0][i]);
+    Value *outs[2] = {out(&c, DT_F32, 2, od), out(&c, DT_I32, 2, od)};
+    op(&c, TFL_TOPK_V2, 2, in, 2, outs);
+    finish(&c, "topk", 2, outs);
+  }
   for (int m = 0; m < 4; m++) {
     C c;
     c_init(&c);

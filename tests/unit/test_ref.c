@@ -1525,6 +1525,26 @@ static void test_gather(void) {
   t_free(&t);
 }
 
+static void test_topk(void) {
+  T t;
+  t_init(&t);
+  int64_t d[2] = {3, 7}, od[2] = {3, 3};
+  Value *x = t_input(&t, 2, d);
+  static const float v[21] = {1, 5, 5, 2, 9, 0, 5,  3, 3, 3, 3, 3, 3, 3,
+                              -1, -2, -3, 4, -5, -6, -7};
+  memcpy(t.data[0], v, sizeof v);
+  int32_t k = 3;
+  Value *in[2] = {x, t_const(&t, DT_I32, 0, NULL, &k)};
+  Value *outs[2] = {t_val(&t, DT_F32, 2, od), t_val(&t, DT_I32, 2, od)};
+  t_node(&t, TFL_TOPK_V2, 2, in, 2, outs);
+  CHECK(t_run(&t, 2, outs) == O2L_OK);
+  static const float wv[9] = {9, 5, 5, 3, 3, 3, 4, -1, -2};
+  static const int32_t wi[9] = {4, 1, 2, 0, 1, 2, 3, 0, 1};
+  CHECK(close_all(ref_output(t.r, 0), wv, 9, 0));
+  CHECK(memcmp(ref_output(t.r, 1), wi, sizeof wi) == 0);
+  t_free(&t);
+}
+
 static void test_cumsum_select(void) {
   for (int mode = 0; mode < 4; mode++) {
     T t;
@@ -1665,7 +1685,7 @@ static void test_runner(void) {
   int64_t d[2] = {2, 3};
   Value *a = t_input(&t, 2, d);
   Value *y = t_val(&t, DT_F32, 2, d);
-  t_node(&t, TFL_TOPK_V2, 1, &a, 1, &y);
+  t_node(&t, TFL_QUANTIZE, 1, &a, 1, &y);
   CHECK(t_run(&t, 1, &y) == O2L_ERR_UNSUPPORTED);
   CHECK(strstr(t.cx.msg, "no float kernel") != NULL);
   CHECK(t.r == NULL);
@@ -1743,6 +1763,7 @@ int main(void) {
   test_concat_split();
   test_gather();
   test_cumsum_select();
+  test_topk();
   test_runner();
   test_faults();
   return check_done("test_ref");
