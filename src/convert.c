@@ -67,6 +67,9 @@ static void report_passes(Ctx *cx, const PassStats *st) {
   if (st->acts_fused)
     ctx_report(cx, "fused %d activation(s) into their producers",
                st->acts_fused);
+  if (st->gelu_fused)
+    ctx_report(cx, "fused %d Erf-based GELU chain(s) into GELU",
+               st->gelu_fused);
   if (st->dead_removed)
     ctx_report(cx, "removed %d node(s) whose results were unused",
                st->dead_removed);
@@ -80,6 +83,7 @@ static Status run_onnx_passes(Ctx *cx, Graph *g, PassStats *st) {
   TRY(pass_fold_constants(cx, g, st));
   TRY(pass_fold_bn(cx, g, st));
   TRY(pass_fuse_pad(cx, g, st));
+  TRY(pass_fuse_gelu(cx, g, st));
   st->dead_removed += graph_dce(g);
   graph_compact(g);
   return graph_toposort(cx, g);

@@ -386,6 +386,103 @@ def cases_norm():
     return cs
 
 
+# ---- activations ---------------------------------------------------------------------
+
+def gelu_chain(x, form, pre="g", scale_op="Div", const_nodes=False):
+    """PyTorch's exact GELU before opset 20, in one of the operand orders
+    exporters write it."""
+    k = {"Div": np.float32(np.sqrt(2.0)), "Mul": np.float32(np.sqrt(0.5))}[scale_op]
+    vals = {pre + "k": k, pre + "one": np.float32(1), pre + "half": np.float32(0.5)}
+    nodes, inits = [], []
+    for name, v in vals.items():
+        if const_nodes:
+            nodes.append(helper.make_node("Constant", [], [name],
+                                          value=numpy_helper.from_array(np.array(v))))
+        else:
+            inits.append(const(name, v))
+    nodes += [node(scale_op, [x, pre + "k"], [pre + "d"]), node("Erf", [pre + "d"], [pre + "e"])]
+    if form == "xa_half":    # (x * (erf + 1)) * 0.5: torch.onnx's own symbolic
+        nodes += [node("Add", [pre + "e", pre + "one"], [pre + "a"]),
+                  node("Mul", [x, pre + "a"], [pre + "m"]),
+                  node("Mul", [pre + "m", pre + "half"], [pre + "y"])]
+    elif form == "x_ahalf":  # x * ((1 + erf) * 0.5)
+        nodes += [node("Add", [pre + "one", pre + "e"], [pre + "a"]),
+                  node("Mul", [pre + "half", pre + "a"], [pre + "m"]),
+                  node("Mul", [pre + "m", x], [pre + "y"])]
+    else:                    # (x * 0.5) * (1 + erf): HF's gelu written out
+        nodes += [node("Mul", [x, pre + "half"], [pre + "h"]),
+                  node("Add", [pre + "e", pre + "one"], [pre + "a"]),
+                  node("Mul", [pre + "h", pre + "a"], [pre + "y"])]
+    return nodes, inits
+
+
+def cases_act():
+    cs = []
+    C, H, W = 4, 5, 7
+    wide = {"a": (RNG.standard_normal([3, 4, 5]) * 3).astype(np.float32)}
+
+    def both(name, op, opset, counts=None, atol=None, **attrs):
+        """op on a channels-last map (after x3 so the values spread) and on a
+        plain tensor."""
+        cs.append(map_case(f"{name}_map", [H, W], C, [
+            node("Mul", ["feat", "k3"], ["f3"]), node(op, ["f3"], ["y"], **attrs)],
+            [("y", F32)], [const("k3", np.float32(3))], opset=opset, counts=counts,
+            atol=atol))
+        cs.append(Case(f"{name}_plain", [node(op, ["a"], ["y"], **attrs)],
+                       [("a", F32, [3, 4, 5])], [("y", F32)], opset=opset, feeds=wide,
+                       counts=counts, atol=atol))
+
+    both("Gelu", "Gelu", 20, counts={"GELU": 1})
+    both("Gelu_tanh", "Gelu", 20, counts={"GELU": 1}, approximate="tanh")
+    cs.append(Case("Gelu_bad_approximate", [node("Gelu", ["a"], ["y"], approximate="fast")],
+                   [("a", F32, [2, 3])], [("y", F32)], opset=20,
+                   refuse="approximate must be"))
+    for opset in (9, 13):
+        both(f"Erf_opset{opset}", "Erf", opset, atol=1e-5, counts={"EXP": 1, "SIGN": 1})
+    cs.append(Case("Erf_large_values", [node("Erf", ["a"], ["y"])], [("a", F32, [200])],
+                   [("y", F32)], feeds={"a": np.linspace(-9, 9, 200).astype(np.float32)},
+                   atol=1e-5))
+    both("Mish", "Mish", 18)
+    cs.append(Case("Mish_extremes", [node("Mish", ["a"], ["y"])], [("a", F32, [64])],
+                   [("y", F32)], opset=18,
+                   feeds={"a": np.linspace(-120, 120, 64).astype(np.float32)}))
+    both("Selu", "Selu", 13)
+    both("Selu_attrs", "Selu", 7, alpha=2.0, gamma=0.5)
+    both("Celu", "Celu", 12)
+    both("Celu_alpha2", "Celu", 12, alpha=2.0)
+    both("ThresholdedRelu", "ThresholdedRelu", 10, counts={"SELECT_V2": 1})
+    both("ThresholdedRelu_alpha", "ThresholdedRelu", 10, alpha=-0.5)
+    both("Softsign", "Softsign", 13)
+    # the exact GELU chain becomes one GELU, whatever the operand order
+    for form in ("xa_half", "x_ahalf", "xhalf_a"):
+        for scale_op in ("Div", "Mul"):
+            body, ci = gelu_chain("f3", form, scale_op=scale_op)
+            body[-1].output[0] = "y"
+            cs.append(map_case(f"GeluChain_{form}_{scale_op}", [H, W], C,
+                               [node("Mul", ["feat", "k3"], ["f3"])] + body, [("y", F32)],
+                               [const("k3", np.float32(3))] + ci,
+                               counts={"GELU": 1, "EXP": 0, "MUL": 1}))
+    body, ci = gelu_chain("a", "xa_half", const_nodes=True)
+    cs.append(Case("GeluChain_constant_nodes_plain", body, [("a", F32, [3, 4, 5])],
+                   [("gy", F32)], ci, opset=11, feeds=wide, counts={"GELU": 1, "EXP": 0}))
+    # in a transformer-style MLP: MatMul -> GELU -> MatMul
+    body, ci = gelu_chain("h", "xa_half")
+    cs.append(Case("GeluChain_mlp", [node("MatMul", ["a", "w1"], ["h"])] + body +
+                   [node("MatMul", ["gy", "w2"], ["y"])], [("a", F32, [3, 4, 5])],
+                   [("y", F32)], ci + [const("w1", f32(5, 8)), const("w2", f32(8, 5))],
+                   counts={"GELU": 1, "FULLY_CONNECTED": 2}))
+    # not fused: the Erf result is read twice, or the constant is not sqrt(2)
+    body, ci = gelu_chain("a", "xa_half")
+    cs.append(Case("GeluChain_shared_erf", body + [node("Neg", ["ge"], ["z"])],
+                   [("a", F32, [3, 4, 5])], [("gy", F32), ("z", F32)], ci, feeds=wide,
+                   atol=2e-5, counts={"GELU": 0, "EXP": 1}))
+    body, ci = gelu_chain("a", "xa_half")
+    ci[0] = const("gk", np.float32(1.5))
+    cs.append(Case("GeluChain_other_constant", body, [("a", F32, [3, 4, 5])],
+                   [("gy", F32)], ci, feeds=wide, atol=2e-5, counts={"GELU": 0}))
+    return cs
+
+
 # ---- running -------------------------------------------------------------------
 
 def cl_perm(r):
@@ -515,7 +612,7 @@ def run_case(case, binary, tmp, keep_io):
 
 
 def all_cases():
-    return cases_3d() + cases_norm()
+    return cases_3d() + cases_norm() + cases_act()
 
 
 def main():

@@ -297,12 +297,42 @@ static UnaryKind unary_kind(int op) {
   }
 }
 
+Status act_params(Ctx *cx, const Graph *g, const Node *n, ActParams *p) {
+  (void)g;
+  memset(p, 0, sizeof *p);
+  switch (n->op) {
+  case OP_Gelu: {
+    const char *ap;
+    TRY(op_attr_str(cx, n, "approximate", "none", &ap));
+    if (strcmp(ap, "none") && strcmp(ap, "tanh"))
+      return op_invalid(cx, n, "approximate must be \"none\" or \"tanh\", "
+                        "got \"%s\"", ap);
+    p->gelu_tanh = strcmp(ap, "tanh") == 0;
+    return O2L_OK;
+  }
+  case OP_Selu:
+    TRY(op_attr_float(cx, n, "alpha", 1.67326319217681884765625, &p->alpha));
+    return op_attr_float(cx, n, "gamma", 1.05070102214813232421875, &p->gamma);
+  case OP_Celu:
+    TRY(op_attr_float(cx, n, "alpha", 1.0, &p->alpha));
+    if (p->alpha == 0)
+      return op_invalid(cx, n, "alpha must not be 0 (it divides x)");
+    return O2L_OK;
+  case OP_ThresholdedRelu:
+    return op_attr_float(cx, n, "alpha", 1.0, &p->alpha);
+  default:
+    return O2L_OK;
+  }
+}
+
 typedef struct UnaryAttrs {
   double alpha, beta;
+  ActParams act;
 } UnaryAttrs;
 
 static Status unary_attrs(Ctx *cx, const Node *n, UnaryAttrs *u) {
   u->alpha = u->beta = 0;
+  TRY(act_params(cx, NULL, n, &u->act));
   switch (n->op) {
   case OP_Elu:
     return op_attr_float(cx, n, "alpha", 1.0, &u->alpha);
@@ -357,6 +387,18 @@ static double f_unary(int op, const UnaryAttrs *u, double x) {
   case OP_Sigmoid: return 1 / (1 + exp(-x));
   case OP_Softplus: return x > 30 ? x : log1p(exp(x));
   case OP_Tanh: return tanh(x);
+  case OP_Erf: return erf(x);
+  case OP_Gelu:
+    if (u->act.gelu_tanh)
+      return 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+    return 0.5 * x * (1 + erf(x / sqrt(2.0)));
+  case OP_Mish: return x * tanh(x > 30 ? x : log1p(exp(x)));
+  case OP_Selu:
+    return u->act.gamma * (x > 0 ? x : u->act.alpha * (exp(x) - 1));
+  case OP_Celu:
+    return fmax(0, x) + fmin(0, u->act.alpha * (exp(x / u->act.alpha) - 1));
+  case OP_ThresholdedRelu: return x > u->act.alpha ? x : 0;
+  case OP_Softsign: return x / (1 + fabs(x));
   default: return x;
   }
 }

@@ -223,6 +223,16 @@ typedef struct ClipParams {
 } ClipParams;
 Status clip_params(Ctx *cx, const Graph *g, const Node *n, ClipParams *p);
 
+/* The activations added with their decompositions (eltwise.c): Gelu
+ * (approximate "none" or "tanh"), Selu (alpha, gamma), Celu (alpha != 0),
+ * ThresholdedRelu (alpha), with the ONNX defaults; Erf, Mish and Softsign
+ * have none. */
+typedef struct ActParams {
+  double alpha, gamma;
+  bool gelu_tanh;
+} ActParams;
+Status act_params(Ctx *cx, const Graph *g, const Node *n, ActParams *p);
+
 /* ---- normalization and softmax (norm.c) -------------------------------- */
 
 typedef enum {

@@ -18,6 +18,7 @@ typedef struct PassStats {
   int pads_absorbed;   /* Pad nodes merged into a conv/pool */
   int acts_fused;      /* activations fused into their producer */
   int dead_removed;    /* nodes whose results nothing used */
+  int gelu_fused;      /* Div/Erf/Add/Mul/Mul chains made one Gelu */
 } PassStats;
 
 /* Every op known (op >= 0); otherwise one error listing every unsupported
@@ -39,6 +40,9 @@ Status pass_remove_noops(Ctx *cx, Graph *g, PassStats *st);
 Status pass_fold_bn(Ctx *cx, Graph *g, PassStats *st);
 /* Constant zero Pad into the following Conv / AveragePool pads. */
 Status pass_fuse_pad(Ctx *cx, Graph *g, PassStats *st);
+/* PyTorch's exact GELU chain (x/sqrt2 -> Erf -> +1 -> *x -> *0.5) into one
+ * Gelu node (fuse_gelu.c); needs folded constants and a toposort after. */
+Status pass_fuse_gelu(Ctx *cx, Graph *g, PassStats *st);
 
 /* TFLite level: RELU/RELU6/RELU_N1_TO_1 into the producing operator's
  * fused activation; chained RESHAPEs merged, no-op RESHAPEs dropped. */

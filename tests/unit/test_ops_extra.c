@@ -403,6 +403,155 @@ static void test_norm_lowering(void) {
   }
 }
 
+/* ---- activations and the GELU fusion ---------------------------------------- */
+
+static void test_act_infer(void) {
+  {
+    SETUP(20, 2, 3);
+    const char *ops[] = {"Gelu", "Erf", "Mish", "Selu", "Celu", "ThresholdedRelu",
+                         "Softsign"};
+    Value *ys[7];
+    for (int i = 0; i < 7; i++)
+      ys[i] = tb_op(&t, ops[i], ops[i], INS(x), NOATTR);
+    CHECK(tb_infer(&t) == O2L_OK);
+    for (int i = 0; i < 7; i++)
+      CHECK(SHAPE(ys[i], 2, 3) && ys[i]->dtype == DT_F32);
+    done(&t, out);
+  }
+  {
+    SETUP(20, 2, 3);
+    tb_op(&t, "Gelu", "g", INS(x), ATTRS(A_s("approximate", "erf")));
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "Gelu 'g': approximate must be \"none\" or \"tanh\", got \"erf\""));
+    done(&t, out);
+  }
+  {
+    SETUP(12, 2, 3);
+    tb_op(&t, "Celu", "c", INS(x), ATTRS(A_f("alpha", 0)));
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "Celu 'c': alpha must not be 0"));
+    done(&t, out);
+  }
+  { /* integer input */
+    TB t;
+    tb_init(&t, 13);
+    Value *xi = tb_input(&t, "xi", DT_I32, 1, IV(4));
+    tb_op(&t, "Erf", "e", INS(xi), NOATTR);
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "Erf 'e': input must be float"));
+    tb_free(&t);
+  }
+  { /* folding */
+    TB t;
+    tb_init(&t, 20);
+    float v[3] = {-1, 0, 2};
+    Value *c = tb_const(&t, "c", DT_F32, 1, IV(3), v);
+    Value *e = tb_op(&t, "Erf", "e", INS(c), NOATTR);
+    Value *g = tb_op(&t, "Gelu", "g", INS(c), NOATTR);
+    Value *s = tb_op(&t, "Softsign", "s", INS(c), NOATTR);
+    CHECK(tb_infer(&t) == O2L_OK);
+    CHECK(value_is_const(e) && fabsf(load_f32(e->data, 0) + 0.8427008f) < 1e-6f);
+    CHECK(value_is_const(g) && fabsf(load_f32(g->data, 2) - 1.9544997f) < 1e-6f);
+    CHECK(value_is_const(s) && load_f32(s->data, 2) == 2.0f / 3.0f);
+    tb_free(&t);
+  }
+}
+
+/* x -> Div(sqrt2) -> Erf -> Add(1) -> ... in the given form; returns y. */
+static Value *gelu_chain(TB *t, Value *x, int form, bool mul_scale) {
+  Value *k = tb_scalar_f32(t, "k", mul_scale ? 0.70710678f : 1.41421356f);
+  Value *one = tb_scalar_f32(t, "one", 1.0f), *half = tb_scalar_f32(t, "half", 0.5f);
+  Value *d = tb_op(t, mul_scale ? "Mul" : "Div", "d", INS(x, k), NOATTR);
+  Value *e = tb_op(t, "Erf", "erf", INS(d), NOATTR);
+  Value *a = tb_op(t, "Add", "a", INS(one, e), NOATTR);
+  if (form == 0)
+    return tb_op(t, "Mul", "m2", INS(tb_op(t, "Mul", "m1", INS(a, x), NOATTR), half),
+                 NOATTR);
+  if (form == 1)
+    return tb_op(t, "Mul", "m2", INS(x, tb_op(t, "Mul", "m1", INS(half, a), NOATTR)),
+                 NOATTR);
+  return tb_op(t, "Mul", "m2", INS(tb_op(t, "Mul", "h", INS(x, half), NOATTR), a),
+               NOATTR);
+}
+
+static int live_ops(const Graph *g, int op) {
+  int k = 0;
+  for (int i = 0; i < g->nnodes; i++)
+    k += !g->nodes[i]->dead && g->nodes[i]->op == op;
+  return k;
+}
+
+static void test_fuse_gelu(void) {
+  for (int form = 0; form < 3; form++)
+    for (int ms = 0; ms < 2; ms++) {
+      SETUP(13, 2, 8);
+      Value *y = gelu_chain(&t, x, form, ms);
+      tb_output(&t, y);
+      CHECK(tb_infer(&t) == O2L_OK);
+      PassStats st = {0};
+      CHECK(pass_fuse_gelu(&t.cx, t.g, &st) == O2L_OK);
+      CHECK(st.gelu_fused == 1);
+      CHECK(live_ops(t.g, OP_Gelu) == 1 && live_ops(t.g, OP_Erf) == 0 &&
+            live_ops(t.g, OP_Mul) == 0 && live_ops(t.g, OP_Add) == 0);
+      CHECK(y->producer && y->producer->op == OP_Gelu && y->producer->in[0] == x);
+      graph_compact(t.g);
+      CHECK(graph_toposort(&t.cx, t.g) == O2L_OK);
+      CHECK(lower_graph(&t.cx, t.g, &out) == O2L_OK);
+      CHECK(count(out, TFL_GELU) == 1 && out->nnodes == 1);
+      Node *g = find(out, TFL_GELU, 0);
+      CHECK(g && !g->opt.approximate);
+      done(&t, out);
+    }
+  { /* the Add's result also read elsewhere: left alone */
+    SETUP(13, 2, 8);
+    Value *y = gelu_chain(&t, x, 0, false);
+    Value *z = tb_op(&t, "Neg", "z", INS(t.g->nodes[2]->out[0]), NOATTR);
+    tb_output(&t, y);
+    tb_output(&t, z);
+    CHECK(tb_infer(&t) == O2L_OK);
+    PassStats st = {0};
+    CHECK(pass_fuse_gelu(&t.cx, t.g, &st) == O2L_OK);
+    CHECK(st.gelu_fused == 0 && live_ops(t.g, OP_Erf) == 1);
+    done(&t, out);
+  }
+  { /* 0.5 replaced by 0.25: left alone, and Erf is decomposed */
+    SETUP(13, 2, 8);
+    Value *k = tb_scalar_f32(&t, "k", 1.41421356f), *one = tb_scalar_f32(&t, "one", 1);
+    Value *q = tb_scalar_f32(&t, "q", 0.25f);
+    Value *e = tb_op(&t, "Erf", "erf", INS(tb_op(&t, "Div", "d", INS(x, k), NOATTR)),
+                     NOATTR);
+    Value *a = tb_op(&t, "Add", "a", INS(e, one), NOATTR);
+    Value *y = tb_op(&t, "Mul", "m2", INS(tb_op(&t, "Mul", "m1", INS(x, a), NOATTR), q),
+                     NOATTR);
+    tb_output(&t, y);
+    CHECK(tb_infer(&t) == O2L_OK);
+    PassStats st = {0};
+    CHECK(pass_fuse_gelu(&t.cx, t.g, &st) == O2L_OK);
+    CHECK(st.gelu_fused == 0);
+    CHECK(lower_graph(&t.cx, t.g, &out) == O2L_OK);
+    CHECK(count(out, TFL_GELU) == 0 && count(out, TFL_EXP) == 1 &&
+          count(out, TFL_SIGN) == 1);
+    done(&t, out);
+  }
+}
+
+static void test_act_lowering(void) {
+  SETUP(20, 1, 4, 5, 6);
+  Value *w = w_ramp(&t, "w", 4, IV(4, 4, 1, 1));
+  Value *c = tb_op(&t, "Conv", "c", INS(x, w), NOATTR);
+  Value *g = tb_op(&t, "Gelu", "g", INS(c), ATTRS(A_s("approximate", "tanh")));
+  Value *r = tb_op(&t, "ThresholdedRelu", "tr", INS(g), ATTRS(A_f("alpha", 0.25f)));
+  Value *y = tb_op(&t, "Conv", "c2", INS(r, w), NOATTR);
+  CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+  CHECK(count(out, TFL_TRANSPOSE) == 0);
+  Node *gl = find(out, TFL_GELU, 0);
+  CHECK(gl && gl->opt.approximate && DIMS(gl->out[0], 1, 5, 6, 4));
+  Node *sel = find(out, TFL_SELECT_V2, 0), *gt = find(out, TFL_GREATER, 0);
+  CHECK(sel && gt && gt->out[0]->dtype == DT_BOOL &&
+        load_f32(gt->in[1]->data, 0) == 0.25f);
+  done(&t, out);
+}
+
 int main(void) {
   test_conv3d();
   test_convt3d();
@@ -411,5 +560,8 @@ int main(void) {
   test_layernorm_infer();
   test_instnorm_lrn_infer();
   test_norm_lowering();
+  test_act_infer();
+  test_fuse_gelu();
+  test_act_lowering();
   return check_done("test_ops_extra");
 }
