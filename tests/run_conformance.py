@@ -74,12 +74,12 @@ def converter_env():
     return env
 
 
-def run_cli(argv, timeout=CONVERT_TIMEOUT, cwd=None):
+def run_cli(argv, timeout=CONVERT_TIMEOUT):
     """Runs the converter; returns dict(rc, out, err, seconds, crash)."""
     t0 = time.perf_counter()
     try:
         p = subprocess.run(argv, capture_output=True, text=True, errors="replace",
-                           timeout=timeout, env=converter_env(), cwd=cwd)
+                           timeout=timeout, env=converter_env())
         rc, out, err = p.returncode, p.stdout, p.stderr
     except subprocess.TimeoutExpired:
         return dict(rc=None, out="", err="timed out after %ds" % timeout,
@@ -103,16 +103,14 @@ def tail(text, n=3, width=200):
 # ----------------------------------------------------------------------------
 
 _OP_NAMES = None
-_TYPE_NAMES = None
 
 
-def tflite_info(path):
-    """Op histogram (all subgraphs) and main-subgraph I/O of a .tflite."""
-    global _OP_NAMES, _TYPE_NAMES
+def tflite_ops(path):
+    """Operator histogram of a .tflite, over all subgraphs."""
+    global _OP_NAMES
     from ai_edge_litert import schema_py_generated as s
     if _OP_NAMES is None:
         _OP_NAMES = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
-        _TYPE_NAMES = {v: k for k, v in vars(s.TensorType).items() if not k.startswith("_")}
     with open(path, "rb") as f:
         buf = f.read()
     if len(buf) < 8 or buf[4:8] != b"TFL3":
@@ -132,19 +130,7 @@ def tflite_info(path):
         for j in range(sg.OperatorsLength()):
             idx = sg.Operators(j).OpcodeIndex()
             ops[codes[idx] if idx < len(codes) else "BAD_OPCODE_%d" % idx] += 1
-
-    def tensors(sg, idxs):
-        out = []
-        for ti in idxs:
-            t = sg.Tensors(int(ti))
-            out.append(dict(name=(t.Name() or b"").decode(errors="replace"),
-                            shape=[int(d) for d in t.ShapeAsNumpy()] if t.ShapeLength() else [],
-                            dtype=_TYPE_NAMES.get(t.Type(), str(t.Type()))))
-        return out
-    sg = m.Subgraphs(0)
-    return dict(ops=dict(ops), op_count=sum(ops.values()),
-                inputs=tensors(sg, sg.InputsAsNumpy() if sg.InputsLength() else []),
-                outputs=tensors(sg, sg.OutputsAsNumpy() if sg.OutputsLength() else []))
+    return dict(ops)
 
 
 def layout_of(onnx_shape, tfl_shape):
@@ -385,12 +371,11 @@ def job_fixture(job):
         res["problems"].append("convert exit %s: %s" % (r["rc"], tail(r["err"], 2)))
         return res
     try:
-        info = tflite_info(out)
+        hist = tflite_ops(out)
     except Exception as e:  # noqa: BLE001
         res["problems"].append("unreadable .tflite: %s" % e)
         return res
-    hist = info["ops"]
-    res.update(ops=hist, op_count=info["op_count"])
+    res.update(ops=hist, op_count=sum(hist.values()))
     p = res["problems"]
     keep = mode == "keep_io"
 
@@ -962,7 +947,7 @@ def part_errors(args, pool):
     if not args.k or args.k in "inspect_tflite":   # the README's first command, then inspect
         r = run_cli([args.bin, "convert", os.path.join(REPO, "examples", "tiny_cnn.onnx"), "-o", out])
         if r["rc"] == 0 and not r["crash"]:
-            hist = tflite_info(out)["ops"]
+            hist = tflite_ops(out)
             case("inspect_tflite", ["inspect", out], [0],
                  stdout_words=[w for op, n in hist.items() for w in (op, str(n))])
         else:
