@@ -406,13 +406,14 @@ def job_fixture(job):
             layouts[n] = lay
             feed_list.append((d, to_tflite(feeds[n], lay)))
         got = rt.run(feed_list)
+        out_names = entry["outputs"]
+        out_d = match_by_name(out_names, rt.outputs)
     except Exception as e:  # noqa: BLE001
         p.append("LiteRT: %s: %s" % (type(e).__name__, str(e)[:300]))
         return res
-    out_names = entry["outputs"]
     idx = {d["index"]: i for i, d in enumerate(rt.outputs)}
     worst = 0.0
-    for n, d in zip(out_names, match_by_name(out_names, rt.outputs)):
+    for n, d in zip(out_names, out_d):
         y, want = got[idx[d["index"]]], ref[n]
         lay = layout_of(want.shape, y.shape)
         if lay is None:
