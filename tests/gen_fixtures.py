@@ -184,6 +184,16 @@ def fixture(fn):
     return fn
 
 
+def fixture_rows(builder, rows):
+    """Registers one fixture per (name, args, kwargs) row, made by
+    builder(name, *args, **kwargs) and described by builder's docstring."""
+    for name, args, kwargs in rows:
+        def fn(name=name, args=args, kwargs=kwargs):
+            return builder(name, *args, **kwargs)
+        fn.__name__, fn.__doc__ = name, builder.__doc__
+        FIXTURES[name] = fn
+
+
 @fixture
 def cnn_bn_gemm():
     """conv+BN (not folded by the exporter)+relu+maxpool, twice, then
@@ -581,6 +591,8 @@ def split_opset18():
 
 
 def _gather_fixture(name, axis, indices):
+    """Gather with constant indices (a scalar drops the axis) on a conv
+    output: the axis follows the NHWC layout."""
     g = G(name)
     x = g.input("input", [1, 8, 6, 5], layout=CL)
     h = g.conv(x, 8, 8, 1)
@@ -588,24 +600,12 @@ def _gather_fixture(name, axis, indices):
     return g, dict(count={"CONV_2D": 1, "TRANSPOSE": 0})
 
 
-@fixture
-def gather_channel_scalar():
-    return _gather_fixture("gather_channel_scalar", 1, 2)
-
-
-@fixture
-def gather_channel_vector():
-    return _gather_fixture("gather_channel_vector", 1, [3, 0, 5, -1])
-
-
-@fixture
-def gather_spatial_vector():
-    return _gather_fixture("gather_spatial_vector", 2, [0, 2, 2, -1])
-
-
-@fixture
-def gather_spatial_scalar():
-    return _gather_fixture("gather_spatial_scalar", 3, 1)
+fixture_rows(_gather_fixture, [
+    ("gather_channel_scalar", (1, 2), {}),
+    ("gather_channel_vector", (1, [3, 0, 5, -1]), {}),
+    ("gather_spatial_vector", (2, [0, 2, 2, -1]), {}),
+    ("gather_spatial_scalar", (3, 1), {}),
+])
 
 
 def _softmax_fixture(name, op, axis, opset=13, transpose_max=None):
@@ -717,6 +717,7 @@ def clip_general():
 
 
 def _act_fixture(name, op, tfl_op=None, opset=13, conv_gain=2.0, **attrs):
+    """An activation after a conv; where TFLite has the operator, exactly it."""
     g = G(name, opset=opset)
     x = g.input("input", [1, 3, 8, 7], layout=CL)
     h = g.conv(x, 3, 8, 3, pads=1, gain=conv_gain)
@@ -730,40 +731,15 @@ def _act_fixture(name, op, tfl_op=None, opset=13, conv_gain=2.0, **attrs):
     return g, dict(count=count, only=bool(tfl_op))
 
 
-@fixture
-def act_leaky_relu():
-    return _act_fixture("act_leaky_relu", "LeakyRelu", "LEAKY_RELU", alpha=0.1)
-
-
-@fixture
-def act_prelu():
-    return _act_fixture("act_prelu", "PRelu", "PRELU")
-
-
-@fixture
-def act_elu():
-    return _act_fixture("act_elu", "Elu", "ELU")
-
-
-@fixture
-def act_sigmoid():
-    return _act_fixture("act_sigmoid", "Sigmoid", "LOGISTIC")
-
-
-@fixture
-def act_tanh():
-    return _act_fixture("act_tanh", "Tanh", "TANH")
-
-
-@fixture
-def act_hard_sigmoid():
-    return _act_fixture("act_hard_sigmoid", "HardSigmoid", None, conv_gain=20.0,
-                        alpha=0.2, beta=0.5)
-
-
-@fixture
-def act_hard_swish():
-    return _act_fixture("act_hard_swish", "HardSwish", "HARD_SWISH", opset=14, conv_gain=20.0)
+fixture_rows(_act_fixture, [
+    ("act_leaky_relu", ("LeakyRelu", "LEAKY_RELU"), dict(alpha=0.1)),
+    ("act_prelu", ("PRelu", "PRELU"), {}),
+    ("act_elu", ("Elu", "ELU"), {}),
+    ("act_sigmoid", ("Sigmoid", "LOGISTIC"), {}),
+    ("act_tanh", ("Tanh", "TANH"), {}),
+    ("act_hard_sigmoid", ("HardSigmoid", None), dict(conv_gain=20.0, alpha=0.2, beta=0.5)),
+    ("act_hard_swish", ("HardSwish", "HARD_SWISH"), dict(opset=14, conv_gain=20.0)),
+])
 
 
 @fixture
