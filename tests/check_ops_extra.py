@@ -483,6 +483,80 @@ def cases_act():
     return cs
 
 
+# ---- DepthToSpace / SpaceToDepth ------------------------------------------------------
+
+def cases_space():
+    cs = []
+    H, W = 5, 7
+    for b, opset, mode in ((2, 13, "DCR"), (3, 11, "DCR"), (2, 9, None)):
+        attrs = {"blocksize": b}
+        if mode:
+            attrs["mode"] = mode
+        cs.append(map_case(f"DepthToSpace_{mode or 'default'}_b{b}_opset{opset}", [H, W],
+                           2 * b * b, [node("DepthToSpace", ["feat"], ["y"], **attrs)],
+                           [("y", F32)], n=2, opset=opset, counts={"DEPTH_TO_SPACE": 1}))
+    # PixelShuffle: Conv -> DepthToSpace(CRD): the conv's channels renumbered
+    for b, bias, n in ((2, True, 1), (3, False, 2)):
+        C2 = 3 * b * b
+        ins = ["feat", "pw"] + (["pb"] if bias else [])
+        cs.append(map_case(f"PixelShuffle_conv_b{b}{'' if bias else '_nobias'}", [H, W], 4, [
+            node("Conv", ins, ["pc"], pads=[1, 1, 1, 1]),
+            node("DepthToSpace", ["pc"], ["ps"], blocksize=b, mode="CRD"),
+            node("Conv", ["ps", "w2"], ["y"], pads=[1, 1, 1, 1])], [("y", F32)],
+            [const("pw", f32(C2, 4, 3, 3)), const("w2", f32(2, 3, 3, 3))] +
+            ([const("pb", f32(C2))] if bias else []), n=n, opset=13,
+            counts={"DEPTH_TO_SPACE": 1}))
+    cs.append(map_case("PixelShuffle_convtranspose", [H, W], 4, [
+        node("ConvTranspose", ["feat", "tw", "tb"], ["pc"], strides=[2, 2], kernel_shape=[2, 2]),
+        node("DepthToSpace", ["pc"], ["y"], blocksize=2, mode="CRD")], [("y", F32)],
+        [const("tw", f32(4, 8, 2, 2)), const("tb", f32(8))], counts={"DEPTH_TO_SPACE": 1}))
+    # through activations: still renumbered (the Relu is fused afterwards)
+    cs.append(map_case("PixelShuffle_after_relu_sigmoid", [H, W], 8, [
+        node("Relu", ["feat"], ["r"]), node("Sigmoid", ["r"], ["s"]),
+        node("DepthToSpace", ["s"], ["ps"], blocksize=2, mode="CRD"),
+        node("Conv", ["ps", "w2"], ["y"])], [("y", F32)], [const("w2", f32(3, 2, 1, 1))],
+        n=2, counts={"TRANSPOSE": 0, "DEPTH_TO_SPACE": 1}))
+    # CRD of a map that is not a convolution's own output: one TRANSPOSE
+    cs.append(map_case("PixelShuffle_after_prelu", [H, W], 8, [
+        node("PRelu", ["feat", "sl"], ["r"]),
+        node("DepthToSpace", ["r"], ["ps"], blocksize=2, mode="CRD"),
+        node("Conv", ["ps", "w2"], ["y"])], [("y", F32)],
+        [const("w2", f32(3, 2, 1, 1)), const("sl", f32(8, 1, 1, lo=0.1, hi=0.3))],
+        n=2, counts={"TRANSPOSE": 1, "DEPTH_TO_SPACE": 0}))
+    cs.append(map_case("PixelShuffle_relu_read_twice", [H, W], 8, [
+        node("Relu", ["feat"], ["r"]),
+        node("DepthToSpace", ["r"], ["ps"], blocksize=2, mode="CRD"),
+        node("Add", ["feat", "r"], ["z"])], [("ps", F32), ("z", F32)],
+        counts={"TRANSPOSE": 1, "DEPTH_TO_SPACE": 0}))
+    cs.append(map_case("PixelShuffle_conv_read_twice", [H, W], 4, [
+        node("Conv", ["feat", "pw"], ["pc"]),
+        node("DepthToSpace", ["pc"], ["ps"], blocksize=2, mode="CRD"),
+        node("ReduceMean", ["pc"], ["m"], axes=[2, 3], keepdims=0)],
+        [("ps", F32), ("m", F32)], [const("pw", f32(8, 4, 1, 1))], counts={"TRANSPOSE": 1}))
+    cs.append(Case("PixelShuffle_graph_input", [
+        node("DepthToSpace", ["X"], ["y"], blocksize=2, mode="CRD")],
+        [("X", F32, [1, 12, H, W])], [("y", F32)], counts={"TRANSPOSE": 1}))
+    cs.append(Case("DepthToSpace_DCR_plain_3x3", [
+        node("Reshape", ["a", "shp"], ["r"]),
+        node("DepthToSpace", ["r"], ["y"], blocksize=3)],
+        [("a", F32, [2, 18 * 4 * 5])], [("y", F32)],
+        [const("shp", np.array([2, 18, 4, 5], np.int64))], counts={"TRANSPOSE": 1}))
+    for b, opset in ((2, 13), (3, 11)):
+        cs.append(map_case(f"SpaceToDepth_b{b}_opset{opset}", [6, 12], 3,
+                           [node("SpaceToDepth", ["feat"], ["s"], blocksize=b),
+                            node("Conv", ["s", "w2"], ["y"])], [("y", F32)],
+                           [const("w2", f32(4, 3 * b * b, 1, 1))], n=2, opset=opset,
+                           counts={"SPACE_TO_DEPTH": 1}))
+    cs.append(Case("SpaceToDepth_plain", [
+        node("Reshape", ["a", "shp"], ["r"]), node("SpaceToDepth", ["r"], ["y"], blocksize=2)],
+        [("a", F32, [2, 3 * 4 * 6])], [("y", F32)],
+        [const("shp", np.array([2, 3, 4, 6], np.int64))], counts={"TRANSPOSE": 1}))
+    cs.append(Case("DepthToSpace_bad_channels", [
+        node("DepthToSpace", ["X"], ["y"], blocksize=2)], [("X", F32, [1, 6, 3, 3])],
+        [("y", F32)], refuse="not divisible by blocksize^2"))
+    return cs
+
+
 # ---- running -------------------------------------------------------------------
 
 def cl_perm(r):
@@ -612,7 +686,7 @@ def run_case(case, binary, tmp, keep_io):
 
 
 def all_cases():
-    return cases_3d() + cases_norm() + cases_act()
+    return cases_3d() + cases_norm() + cases_act() + cases_space()
 
 
 def main():

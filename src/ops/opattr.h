@@ -384,6 +384,18 @@ typedef struct TransposeParams {
 Status transpose_params(Ctx *cx, const Graph *g, const Node *n,
                         TransposeParams *p);
 
+/* DepthToSpace (mode "DCR", or "CRD" from opset 11) and SpaceToDepth on
+ * X (N, C, H, W) with blocksize b >= 1.  DepthToSpace: C divisible by b*b,
+ * out (N, C/(b*b), H*b, W*b); SpaceToDepth: H and W divisible by b, out
+ * (N, C*b*b, H/b, W/b). */
+typedef struct SpaceDepthParams {
+  int64_t block;
+  bool crd;
+  int64_t out[4];
+} SpaceDepthParams;
+Status spacedepth_params(Ctx *cx, const Graph *g, const Node *n,
+                         SpaceDepthParams *p);
+
 /* Gather: axis normalized; indices int32/int64; constant indices are
  * checked to lie in [-dim, dim-1].  out = data[:axis] + indices + data[axis+1:]. */
 typedef struct GatherParams {

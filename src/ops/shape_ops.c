@@ -1,7 +1,7 @@
 /* shape_ops.c - operators that create, move or reinterpret data: Cast,
- * Concat, Constant, ConstantOfShape, Identity/Dropout, Expand, Flatten,
- * Gather, Pad, Range, Reshape, Shape, Size, Slice, Split, Squeeze, Tile,
- * Transpose, Unsqueeze.  Parameters (opattr.h), shape inference and
+ * Concat, Constant, ConstantOfShape, DepthToSpace, Identity/Dropout, Expand,
+ * Flatten, Gather, Pad, Range, Reshape, Shape, Size, Slice, SpaceToDepth,
+ * Split, Squeeze, Tile, Transpose, Unsqueeze.  Parameters (opattr.h), shape inference and
  * constant evaluation.
  *
  * Most of these only matter to lowering when their data input is an
@@ -1351,5 +1351,55 @@ Status transpose_fold(Ctx *cx, Graph *g, Node *n) {
   for (int i = 0; i < p.rank; i++)
     pst[i] = st[p.perm[i]];
   strided_copy(out, x->data, dtype_size(y->dtype), p.rank, p.out, pst, 0);
+  return O2L_OK;
+}
+
+/* ---- DepthToSpace, SpaceToDepth ---------------------------------------- */
+
+Status spacedepth_params(Ctx *cx, const Graph *g, const Node *n,
+                         SpaceDepthParams *p) {
+  memset(p, 0, sizeof *p);
+  TRY(op_check_io(cx, n, 1, 1, 1));
+  const Value *x = n->in[0];
+  char buf[96];
+  if (x->rank != 4)
+    return op_invalid(cx, n, "input has shape %s; expected (N, C, H, W)",
+                      value_shape_str(x, buf, sizeof buf));
+  TRY(op_attr_int(cx, n, "blocksize", 0, &p->block));
+  if (!node_attr(n, "blocksize"))
+    return op_invalid(cx, n, "the blocksize attribute is required");
+  if (p->block < 1)
+    return op_invalid(cx, n, "blocksize must be >= 1, got %lld",
+                      (long long)p->block);
+  int64_t b = p->block, N = x->dims[0], C = x->dims[1], H = x->dims[2],
+          W = x->dims[3];
+  if (n->op == OP_DepthToSpace) {
+    const char *mode = "DCR";
+    if (op_opset(g) >= 11)
+      TRY(op_attr_str(cx, n, "mode", "DCR", &mode));
+    if (strcmp(mode, "DCR") && strcmp(mode, "CRD"))
+      return op_invalid(cx, n, "mode must be \"DCR\" or \"CRD\", got \"%s\"",
+                        mode);
+    p->crd = strcmp(mode, "CRD") == 0;
+    if (C % (b * b))
+      return op_invalid(cx, n, "%lld channels are not divisible by "
+                        "blocksize^2 = %lld", (long long)C, (long long)(b * b));
+    int64_t o[4] = {N, C / (b * b), H * b, W * b};
+    memcpy(p->out, o, sizeof o);
+  } else {
+    if (H % b || W % b)
+      return op_invalid(cx, n, "spatial size %lldx%lld is not divisible by "
+                        "blocksize %lld", (long long)H, (long long)W,
+                        (long long)b);
+    int64_t o[4] = {N, C * b * b, H / b, W / b};
+    memcpy(p->out, o, sizeof o);
+  }
+  return O2L_OK;
+}
+
+Status spacedepth_infer(Ctx *cx, Graph *g, Node *n) {
+  SpaceDepthParams p;
+  TRY(spacedepth_params(cx, g, n, &p));
+  op_set_out(n->out[0], n->in[0]->dtype, 4, p.out);
   return O2L_OK;
 }

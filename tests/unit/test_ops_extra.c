@@ -552,6 +552,87 @@ static void test_act_lowering(void) {
   done(&t, out);
 }
 
+/* ---- DepthToSpace / SpaceToDepth ------------------------------------------ */
+
+static void test_spacedepth_infer(void) {
+  {
+    SETUP(13, 2, 12, 3, 4);
+    Value *d = tb_op(&t, "DepthToSpace", "d", INS(x), ATTRS(A_i("blocksize", 2),
+                                                          A_s("mode", "CRD")));
+    Value *s = tb_op(&t, "SpaceToDepth", "s", INS(d), ATTRS(A_i("blocksize", 2)));
+    CHECK(tb_infer(&t) == O2L_OK);
+    CHECK(SHAPE(d, 2, 3, 6, 8) && SHAPE(s, 2, 12, 3, 4));
+    done(&t, out);
+  }
+  {
+    SETUP(13, 1, 8, 3, 3);
+    tb_op(&t, "DepthToSpace", "d", INS(x), ATTRS(A_i("blocksize", 2), A_s("mode", "RDC")));
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "DepthToSpace 'd': mode must be \"DCR\" or \"CRD\""));
+    done(&t, out);
+  }
+  {
+    SETUP(13, 1, 8, 3, 3);
+    tb_op(&t, "SpaceToDepth", "s", INS(x), ATTRS(A_i("blocksize", 2)));
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "SpaceToDepth 's': spatial size 3x3 is not divisible by "
+                      "blocksize 2"));
+    done(&t, out);
+  }
+  {
+    SETUP(13, 1, 8, 4, 4);
+    tb_op(&t, "SpaceToDepth", "s", INS(x), NOATTR);
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "the blocksize attribute is required"));
+    done(&t, out);
+  }
+}
+
+static void test_spacedepth_lowering(void) {
+  { /* Conv -> PixelShuffle: the filter rows renumbered, DEPTH_TO_SPACE */
+    SETUP(13, 1, 3, 4, 5);
+    Value *w = w_ramp(&t, "w", 4, IV(8, 3, 1, 1));
+    Value *b = w_ramp(&t, "b", 1, IV(8));
+    Value *c = tb_op(&t, "Conv", "c", INS(x, w, b), NOATTR);
+    Value *y = tb_op(&t, "DepthToSpace", "ps", INS(c),
+                     ATTRS(A_i("blocksize", 2), A_s("mode", "CRD")));
+    CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+    CHECK(count(out, TFL_TRANSPOSE) == 0 && count(out, TFL_DEPTH_TO_SPACE) == 1);
+    Node *cv = find(out, TFL_CONV_2D, 0), *d = find(out, TFL_DEPTH_TO_SPACE, 0);
+    CHECK(d && d->opt.block_size == 2 && DIMS(d->out[0], 1, 8, 10, 2));
+    /* DCR channel j = (i*2 + k)*2 + c holds CRD channel c*4 + i*2 + k:
+     * j = 1 (q 0, c 1) <- 4; j = 2 (q 1, c 0) <- 1 */
+    if (cv) {
+      CHECK(load_f32(cv->in[1]->data, 1 * 3 + 2) == load_f32(w->data, 4 * 3 + 2));
+      CHECK(load_f32(cv->in[1]->data, 2 * 3 + 0) == load_f32(w->data, 1 * 3 + 0));
+      CHECK(load_f32(cv->in[2]->data, 1) == load_f32(b->data, 4));
+      CHECK(load_f32(cv->in[2]->data, 7) == load_f32(b->data, 7));
+    }
+    done(&t, out);
+  }
+  { /* CRD on a graph input: no operator, one TRANSPOSE where NHWC is needed */
+    SETUP(13, 1, 8, 4, 5);
+    Value *d = tb_op(&t, "DepthToSpace", "ps", INS(x),
+                     ATTRS(A_i("blocksize", 2), A_s("mode", "CRD")));
+    Value *w = w_ramp(&t, "w", 4, IV(3, 2, 1, 1));
+    Value *y = tb_op(&t, "Conv", "c", INS(d, w), NOATTR);
+    CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+    CHECK(count(out, TFL_TRANSPOSE) == 1 && count(out, TFL_DEPTH_TO_SPACE) == 0);
+    done(&t, out);
+  }
+  { /* SpaceToDepth of a channels-last map */
+    SETUP(13, 1, 3, 4, 6);
+    Value *y = tb_op(&t, "SpaceToDepth", "s", INS(x), ATTRS(A_i("blocksize", 2)));
+    Value *w = w_ramp(&t, "w", 4, IV(3, 12, 1, 1));
+    Value *z = tb_op(&t, "Conv", "c", INS(y, w), NOATTR);
+    CHECK(lower(&t, &out, 1, &z) == O2L_OK);
+    Node *sd = find(out, TFL_SPACE_TO_DEPTH, 0);
+    CHECK(sd && sd->opt.block_size == 2 && DIMS(sd->out[0], 1, 2, 3, 12));
+    CHECK(count(out, TFL_TRANSPOSE) == 0);
+    done(&t, out);
+  }
+}
+
 int main(void) {
   test_conv3d();
   test_convt3d();
@@ -563,5 +644,7 @@ int main(void) {
   test_act_infer();
   test_fuse_gelu();
   test_act_lowering();
+  test_spacedepth_infer();
+  test_spacedepth_lowering();
   return check_done("test_ops_extra");
 }
