@@ -7,10 +7,12 @@
  * its physical (file) shape.  Writes OUTDIR/out<i>.bin the same way and
  * prints one line per output: "out<i> NAME DTYPE D0xD1x...".  With
  * --iters N, runs N more times and prints the best time per run; with
- * --profile also the time per operator kind over those runs.
+ * --profile also the time per operator kind over those runs; with
+ * --observe an observer takes every tensor's min/max, as calibration does.
  * Built by the tests/unit pattern rule: make build/asan/tests/ref_run
  * (or any compiler: it only needs libonnx2lite.a).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,34 @@
 #include "ir.h"
 #include "ref/ref.h"
 #include "tfl/tfl.h"
+
+typedef struct Range {
+  float lo, hi;
+} Range;
+
+/* Calibration's per-tensor work, roughly: a min/max pass over the data. */
+static void observe(void *user, const Value *v, const float *x, size_t n) {
+  Range *r = (Range *)user + v->id;
+  float lo[8], hi[8];
+  for (int k = 0; k < 8; k++) {
+    lo[k] = r->lo;
+    hi[k] = r->hi;
+  }
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; k++) {
+      lo[k] = x[i + k] < lo[k] ? x[i + k] : lo[k];
+      hi[k] = x[i + k] > hi[k] ? x[i + k] : hi[k];
+    }
+  for (; i < n; i++) {
+    lo[0] = x[i] < lo[0] ? x[i] : lo[0];
+    hi[0] = x[i] > hi[0] ? x[i] : hi[0];
+  }
+  for (int k = 0; k < 8; k++) {
+    r->lo = lo[k] < r->lo ? lo[k] : r->lo;
+    r->hi = hi[k] > r->hi ? hi[k] : r->hi;
+  }
+}
 
 static unsigned char *slurp(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
@@ -51,13 +81,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: ref_run MODEL.tflite OUTDIR IN0.bin ... [--iters N]\n");
     return 64;
   }
-  int iters = 0, nfiles = 0, profile = 0;
+  int iters = 0, nfiles = 0, profile = 0, obs = 0;
   const char *files[64];
   for (int i = 3; i < argc; i++) {
     if (!strcmp(argv[i], "--iters") && i + 1 < argc)
       iters = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--profile"))
       profile = 1;
+    else if (!strcmp(argv[i], "--observe"))
+      obs = 1;
     else if (nfiles < 64)
       files[nfiles++] = argv[i];
   }
@@ -111,6 +143,15 @@ int main(int argc, char **argv) {
     printf("out%d %s %s %s\n", i, v->name, dtype_name(v->dtype),
            dims_str(v->rank, v->dims, shape, sizeof shape));
   }
+  Range *ranges = NULL;
+  if (iters > 0 && obs) {
+    ranges = malloc(sizeof(Range) * (size_t)(g->nvalues + 1));
+    if (!ranges)
+      goto done;
+    for (int i = 0; i < g->nvalues; i++)
+      ranges[i] = (Range){INFINITY, -INFINITY};
+    ref_set_observer(r, observe, ranges);
+  }
   if (iters > 0) {
     double best = 1e30;
     ref_set_profiling(r, profile);
@@ -136,6 +177,7 @@ int main(int argc, char **argv) {
                t * 1e3 / iters);
     }
   }
+  free(ranges);
   rc = 0;
   goto done;
 fail:
