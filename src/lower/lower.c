@@ -227,7 +227,11 @@ static void *permute_data(Lower *lw, Value *v, const int *perm, DType dt) {
     ctx_oom(lw->cx, "permuting a constant");
     return NULL;
   }
-  /* Strides of the source for each destination axis. */
+  if (dt == v->dtype) {
+    permute_copy(dst, v->data, esz, rank, v->dims, perm);
+    return dst;
+  }
+  /* Converting: strides of the source for each destination axis. */
   int64_t sstride[O2L_MAX_RANK], pd[O2L_MAX_RANK], acc = 1;
   for (int i = rank - 1; i >= 0; i--) {
     sstride[i] = acc;
@@ -239,17 +243,12 @@ static void *permute_data(Lower *lw, Value *v, const int *perm, DType dt) {
     ps[i] = sstride[perm[i]];
   }
   int64_t idx[O2L_MAX_RANK] = {0};
-  bool same = dt == v->dtype;
-  size_t vsz = dtype_size(v->dtype);
   const unsigned char *src = v->data;
   for (int64_t k = 0; k < n; k++) {
     int64_t off = 0;
     for (int i = 0; i < rank; i++)
       off += idx[i] * ps[i];
-    if (same)
-      memcpy((unsigned char *)dst + (size_t)k * esz, src + (size_t)off * vsz,
-             esz);
-    else if (dtype_is_float(dt))
+    if (dtype_is_float(dt))
       store_from_f64(dst, dt, (size_t)k, load_as_f64(src, v->dtype, (size_t)off));
     else
       store_from_f64(dst, dt, (size_t)k,

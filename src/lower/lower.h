@@ -114,6 +114,10 @@ Value *lw_const_f32_scalar(Lower *lw, const char *suffix, float v);
  * (DT_UNDEF = keep). */
 Value *lw_const_perm(Lower *lw, Value *v, const int *perm, int prank,
                      const int64_t *pdims, DType t);
+/* dst = transpose(src, perm) for src of shape dims, elements of esz bytes
+ * (permute.c: cache-friendly, for large weights).  src may be unaligned. */
+void permute_copy(void *dst, const void *src, size_t esz, int rank,
+                  const int64_t *dims, const int *perm);
 /* Appends a TFLite operator; options start zeroed. */
 Node *lw_op(Lower *lw, TflOp op, int nin, Value *const *in, int nout,
             Value *const *out);

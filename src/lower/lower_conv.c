@@ -467,23 +467,52 @@ Status gpool_lower(Lower *lw, Node *n) {
 
 /* ---- dense layers ---------------------------------------------------------- */
 
+static inline float ld_f32(const void *p, size_t i) {
+  float v;
+  memcpy(&v, (const unsigned char *)p + i * 4, 4);
+  return v;
+}
+
 /* FULLY_CONNECTED weights [N, K] from a constant B: W[n][k] =
- * alpha * B'(k, n), columns permuted to the stored feature order. */
+ * alpha * B'(k, n), columns permuted to the stored feature order.  The
+ * common cases avoid the element-wise loop (VGG's first dense layer has
+ * 100M weights): a PyTorch Linear (B = W, transB) is used as it is, a
+ * plain [K,N] B is transposed by permute_copy. */
 static Value *fc_weights(Lower *lw, Value *b, bool trans_b, double alpha,
                          int64_t K, int64_t N, const int64_t *kperm) {
+  int64_t d[2] = {N, K};
+  if (b->dtype == DT_F32 && alpha == 1.0 && !kperm)
+    return lw_const_perm(lw, b, trans_b ? NULL : (int[2]){1, 0}, 2, d,
+                         DT_UNDEF);
   float *w = arena_alloc(lw->cx->arena, sizeof(float) * (size_t)(N * K) + 1, 16);
   if (!w) {
     ctx_oom(lw->cx, "building dense-layer weights");
     return NULL;
   }
-  for (int64_t i = 0; i < N; i++)
-    for (int64_t j = 0; j < K; j++) {
-      int64_t kk = kperm ? kperm[j] : j;
-      size_t src = (size_t)(trans_b ? i * K + kk : kk * N + i);
-      w[i * K + j] = (float)(alpha * load_as_f64(b->data, b->dtype, src));
+  bool f32 = b->dtype == DT_F32;
+  if (trans_b) { /* rows of B are rows of W: gather within a row */
+    for (int64_t i = 0; i < N; i++)
+      for (int64_t j = 0; j < K; j++) {
+        size_t src = (size_t)(i * K + (kperm ? kperm[j] : j));
+        double v = f32 ? ld_f32(b->data, src)
+                       : load_as_f64(b->data, b->dtype, src);
+        w[i * K + j] = (float)(alpha * v);
+      }
+  } else { /* B is [K,N]: read 64 contiguous outputs of each input row */
+    for (int64_t i0 = 0; i0 < N; i0 += 64) {
+      int64_t i1 = i0 + 64 < N ? i0 + 64 : N;
+      for (int64_t j = 0; j < K; j++) {
+        int64_t kk = kperm ? kperm[j] : j;
+        for (int64_t i = i0; i < i1; i++) {
+          size_t src = (size_t)(kk * N + i);
+          double v = f32 ? ld_f32(b->data, src)
+                         : load_as_f64(b->data, b->dtype, src);
+          w[i * K + j] = (float)(alpha * v);
+        }
+      }
     }
+  }
   ctx_release(lw->cx, b->data, b->nbytes);
-  int64_t d[2] = {N, K};
   return lw_const_take(lw, "weights", DT_F32, 2, d, w);
 }
 
