@@ -628,9 +628,7 @@ static bool keep_io_layout(const Lower *lw) {
 }
 
 /* Does input v reach an operator that wants channels-last (F_SPATIAL, as
- * its data input) through operators that work in any axis order only
- * (elementwise, Pad, Concat, Slice, Split: a YOLOv5 Focus stem slices the
- * image before its first Conv)? */
+ * its data input) through elementwise operators only? */
 static bool feeds_spatial(Graph *g, Value *v, int depth) {
   if (depth > 16)
     return false;
@@ -644,13 +642,10 @@ static bool feeds_spatial(Graph *g, Value *v, int depth) {
       unsigned fl = op_def(n->op)->flags;
       if ((fl & F_SPATIAL) && j == 0)
         return true;
-      if (!(fl & F_ELEMENTWISE) && n->op != OP_Pad && n->op != OP_Concat &&
-          n->op != OP_Slice && n->op != OP_Split)
-        continue;
-      for (int k = 0; k < n->nout; k++)
-        if (n->out[k] && n->out[k]->rank == v->rank &&
-            feeds_spatial(g, n->out[k], depth + 1))
-          return true;
+      if (((fl & F_ELEMENTWISE) || n->op == OP_Pad || n->op == OP_Concat) &&
+          n->out[0] && n->out[0]->rank == v->rank &&
+          feeds_spatial(g, n->out[0], depth + 1))
+        return true;
     }
   }
   return false;
@@ -724,14 +719,6 @@ static Status lower_outputs(Lower *lw) {
   lw->cur = NULL;
   for (int i = 0; i < src->noutputs; i++) {
     Value *v = src->outputs[i];
-    if (value_numel(v) == 0) {
-      dst->outputs = NULL;
-      xfree(outs);
-      return ctx_err(lw->cx, O2L_ERR_UNSUPPORTED,
-                     "graph output '%s' is empty (shape %s); TFLite has no "
-                     "empty tensors", v->name,
-                     value_shape_str(v, (char[64]){0}, 64));
-    }
     int perm[O2L_MAX_RANK];
     output_perm(lw, v, perm);
     Value *t = lw_in_perm(lw, v, perm, 0, NULL,

@@ -16,6 +16,7 @@ typedef struct PassStats {
   int bn_folded;       /* BatchNormalization folded into Conv/Gemm */
   int bn_standalone;   /* BatchNormalization lowered as MUL + ADD */
   int pads_absorbed;   /* Pad nodes merged into a conv/pool */
+  int hswish_fused;    /* x * hard-sigmoid(x) patterns made HardSwish */
   int acts_fused;      /* activations fused into their producer */
   int dead_removed;    /* nodes whose results nothing used */
   int gelu_fused;      /* Div/Erf/Add/Mul/Mul chains made one Gelu */
@@ -38,6 +39,8 @@ Status pass_fold_constants(Ctx *cx, Graph *g, PassStats *st);
 Status pass_remove_noops(Ctx *cx, Graph *g, PassStats *st);
 /* BatchNormalization into the preceding Conv/ConvTranspose/Gemm. */
 Status pass_fold_bn(Ctx *cx, Graph *g, PassStats *st);
+/* x * HardSigmoid(x) and x * relu6(x + 3) / 6 into HardSwish. */
+Status pass_fuse_hardswish(Ctx *cx, Graph *g, PassStats *st);
 /* Constant zero Pad into the following Conv / AveragePool pads. */
 Status pass_fuse_pad(Ctx *cx, Graph *g, PassStats *st);
 /* PyTorch's exact GELU chain (x/sqrt2 -> Erf -> +1 -> *x -> *0.5) into one
