@@ -7,7 +7,8 @@
  * operators that are the identity with these parameters: Reshape /
  * Flatten / Squeeze / Unsqueeze / Expand / Tile to the same shape, Cast to
  * the same type, Transpose with the identity permutation, a Slice taking
- * everything, a Pad of zeros, a one-input Concat.
+ * everything, a Pad of zeros, a one-input Concat, a 1x1 stride-1 pool
+ * (PyTorch's adaptive pool to the size it already has: VGG, AlexNet).
  *
  * Graph output names survive: when the removed node writes a graph output,
  * its input's producer is made to write the output value directly, if the
@@ -57,6 +58,15 @@ static Status is_noop(Ctx *cx, Graph *g, Node *n, bool *noop) {
     *noop = true;
     for (int a = 0; a < p.rank; a++)
       if (p.out[a] > 1 && (p.step[a] != 1 || p.start[a] != 0))
+        *noop = false;
+    break;
+  }
+  case OP_AveragePool: case OP_MaxPool: {
+    PoolParams p;
+    TRY(pool_params(cx, g, n, &p));
+    *noop = true; /* same shape with stride 1 also means no padding */
+    for (int a = 0; a < p.nsp; a++)
+      if (p.kernel[a] != 1 || p.stride[a] != 1)
         *noop = false;
     break;
   }
