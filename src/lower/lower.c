@@ -628,7 +628,9 @@ static bool keep_io_layout(const Lower *lw) {
 }
 
 /* Does input v reach an operator that wants channels-last (F_SPATIAL, as
- * its data input) through elementwise operators only? */
+ * its data input) through operators that work in any axis order only
+ * (elementwise, Pad, Concat, Slice, Split: a YOLOv5 Focus stem slices the
+ * image before its first Conv)? */
 static bool feeds_spatial(Graph *g, Value *v, int depth) {
   if (depth > 16)
     return false;
@@ -642,10 +644,13 @@ static bool feeds_spatial(Graph *g, Value *v, int depth) {
       unsigned fl = op_def(n->op)->flags;
       if ((fl & F_SPATIAL) && j == 0)
         return true;
-      if (((fl & F_ELEMENTWISE) || n->op == OP_Pad || n->op == OP_Concat) &&
-          n->out[0] && n->out[0]->rank == v->rank &&
-          feeds_spatial(g, n->out[0], depth + 1))
-        return true;
+      if (!(fl & F_ELEMENTWISE) && n->op != OP_Pad && n->op != OP_Concat &&
+          n->op != OP_Slice && n->op != OP_Split)
+        continue;
+      for (int k = 0; k < n->nout; k++)
+        if (n->out[k] && n->out[k]->rank == v->rank &&
+            feeds_spatial(g, n->out[k], depth + 1))
+          return true;
     }
   }
   return false;
