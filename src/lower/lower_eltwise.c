@@ -763,11 +763,82 @@ static Node *emit_softmax(Lower *lw, TflOp op, Value *in, Value *out) {
   return nd;
 }
 
+/* Softmax over the stored axes ax[0..nax) of t, written out:
+ * e = exp(t - max t), y = e / sum e (LogSoftmax: (t - max) - log(sum)).
+ * Five operators instead of TRANSPOSE + SOFTMAX + TRANSPOSE back. */
+static Status softmax_along(Lower *lw, TflOp op, Value *t, int nax,
+                            const int32_t *ax, Value *out) {
+  int64_t kd[O2L_MAX_RANK];
+  memcpy(kd, t->dims, sizeof(int64_t) * (size_t)t->rank);
+  for (int i = 0; i < nax; i++)
+    kd[ax[i]] = 1;
+  Value *axes = lw_const_i32(lw, "axes", nax, ax);
+  Value *m = lw_tensor(lw, "max", t->dtype, t->rank, kd);
+  Value *d = tensor_like(lw, "shifted", t->dtype, t);
+  Value *e = tensor_like(lw, "exp", t->dtype, t);
+  Value *s = lw_tensor(lw, "sum", t->dtype, t->rank, kd);
+  Node *mx = emit2(lw, TFL_REDUCE_MAX, t, axes, m);
+  Node *sm = mx && emit2(lw, TFL_SUB, t, m, d) && emit1(lw, TFL_EXP, d, e)
+                 ? emit2(lw, TFL_SUM, e, axes, s) : NULL;
+  if (!sm)
+    return failed(lw);
+  mx->opt.keep_dims = true;
+  sm->opt.keep_dims = true;
+  if (op == TFL_SOFTMAX)
+    return emit2(lw, TFL_DIV, e, s, out) ? O2L_OK : failed(lw);
+  Value *ls = lw_tensor(lw, "logsum", t->dtype, t->rank, kd);
+  return emit1(lw, TFL_LOG, s, ls) && emit2(lw, TFL_SUB, d, ls, out)
+             ? O2L_OK : failed(lw);
+}
+
+/* x in its own axis order P when the softmax axes (those in `is_axis`)
+ * are not stored last and together: then y is written out along them in
+ * that order and *done is set. */
+static Status softmax_in_place(Lower *lw, Node *n, TflOp op,
+                               const bool *is_axis, bool *done) {
+  Value *x = n->in[0], *y = n->out[0];
+  int r = x->rank, P[O2L_MAX_RANK];
+  *done = false;
+  if (!lw_perm_of(lw, x, P))
+    return O2L_OK;
+  /* stored last and together: every non-unit axis after the first
+   * softmax axis is a softmax axis */
+  bool seen = false, together = true;
+  int32_t ax[O2L_MAX_RANK];
+  int nax = 0;
+  for (int j = 0; j < r; j++) {
+    if (is_axis[P[j]])
+      ax[nax++] = j;
+    if (x->dims[P[j]] == 1)
+      continue;
+    if (is_axis[P[j]])
+      seen = true;
+    else if (seen)
+      together = false;
+  }
+  if (together)
+    return O2L_OK;
+  Value *t = lw_in_perm(lw, x, P, 0, NULL, NULL);
+  Value *out = t ? tensor_like(lw, NULL, x->dtype, t) : NULL;
+  if (!out)
+    return failed(lw);
+  TRY(softmax_along(lw, op, t, nax, ax, out));
+  lw_set_perm(lw, y, out, P);
+  *done = true;
+  return O2L_OK;
+}
+
 /* Opset < 13 over a non-last axis: normalized over whole rows of
  * prod(d >= axis) values.  Which order the values of a row are stored in
  * does not matter, so rows of a channels-last map are used as they are. */
 static Status softmax_rows(Lower *lw, Node *n, TflOp op, int axis) {
   Value *x = n->in[0], *y = n->out[0];
+  bool is_axis[O2L_MAX_RANK], done;
+  for (int i = 0; i < x->rank; i++)
+    is_axis[i] = i >= axis;
+  TRY(softmax_in_place(lw, n, op, is_axis, &done));
+  if (done)
+    return O2L_OK;
   int64_t d2[2] = {1, 1};
   for (int i = 0; i < x->rank; i++)
     d2[i >= axis] *= x->dims[i];
@@ -787,10 +858,13 @@ static Status softmax_rows(Lower *lw, Node *n, TflOp op, int axis) {
 }
 
 /* SOFTMAX normalizes over the last stored axis.  If x already stores the
- * softmax axis last, x is used as it is; otherwise one TRANSPOSE moves it
- * last: from plain order when it is the last ONNX axis (the output is then
- * plain, as the graph or a later operator most likely wants it), else from
- * x's current order with only that axis moved. */
+ * softmax axis last, x is used as it is.  If x is stored in some axis
+ * order with the softmax axis elsewhere (ResNeSt's and SKNet's softmax
+ * over the radix/branch axis), the softmax is written out along that
+ * axis, in x's order.  Otherwise one TRANSPOSE moves the axis last: from
+ * plain order when it is the last ONNX axis (the output is then plain, as
+ * the graph or a later operator most likely wants it), else from x's
+ * current order with only that axis moved. */
 Status softmax_lower(Lower *lw, Node *n) {
   SoftmaxParams p;
   TRY(softmax_params(lw->cx, lw->src, n, &p));
@@ -800,6 +874,11 @@ Status softmax_lower(Lower *lw, Node *n) {
   int r = x->rank;
   if (p.coerce_2d && p.axis != r - 1)
     return softmax_rows(lw, n, op, p.axis);
+  bool is_axis[O2L_MAX_RANK] = {false}, done;
+  is_axis[p.axis] = true;
+  TRY(softmax_in_place(lw, n, op, is_axis, &done));
+  if (done)
+    return O2L_OK;
   int P[O2L_MAX_RANK];
   bool have = lw_perm_of(lw, x, P);
   if (!have || P[r - 1] != p.axis) {
