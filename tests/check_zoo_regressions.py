@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Regression cases for what the model zoo (tools/zoo/) found, without torch.
+
+    /tmp/venvtest/v/bin/python tests/check_zoo_regressions.py [--bin build/onnx2lite]
+        [-k SUBSTRING] [--verbose]
+
+Each case is a small ONNX model built here with onnx.helper that reproduces
+one pattern a real PyTorch export had (the zoo model named in the case's
+note).  It is converted with the default (channels-last) edges, run in
+LiteRT (XNNPACK, builtin and reference kernels) and compared with
+onnxruntime to a relative error of 1e-5 (max |diff| / max |reference|);
+the TFLite operator counts the case declares (TRANSPOSE is always 0 unless
+said otherwise) and the input layout, where declared, are checked too.
+Exit status 1 if any case fails.  Closing line: 'N passed, N failed'.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnxruntime as ort
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+from onnx import TensorProto, helper, numpy_helper
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(REPO), "shared", "tools"))
+RTOL = 1e-5
+RNG = np.random.default_rng(7)
+F32 = TensorProto.FLOAT
+RESOLVERS = (OpResolverType.AUTO, OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+             OpResolverType.BUILTIN_REF)
+
+
+def const(name, arr):
+    return numpy_helper.from_array(np.asarray(arr), name)
+
+
+def f32(*shape, lo=-1.0, hi=1.0):
+    return RNG.uniform(lo, hi, shape).astype(np.float32)
+
+
+def node(op, ins, outs, **attrs):
+    return helper.make_node(op, ins, outs, **attrs)
+
+
+class Case:
+    """nodes over input X [shape] -> output Y; counts: TFLite op -> expected
+    count (None: at least one); input_shape: expected .tflite input shape."""
+
+    def __init__(self, name, note, nodes, shape, inits=(), counts=None, opset=13,
+                 input_shape=None, outputs=("Y",)):
+        self.name, self.note, self.nodes, self.shape = name, note, nodes, shape
+        self.inits, self.opset, self.input_shape = list(inits), opset, input_shape
+        self.outputs = outputs
+        self.counts = {"TRANSPOSE": 0}
+        self.counts.update(counts or {})
+
+    def model(self):
+        g = helper.make_graph(self.nodes, self.name,
+                              [helper.make_tensor_value_info("X", F32, self.shape)],
+                              [helper.make_tensor_value_info(o, F32, None) for o in self.outputs],
+                              self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", self.opset)])
+        m.ir_version = 8
+        return m
+
+
+def conv(name, x, y, cin, cout, k=1, stride=1, pad=0, group=1):
+    w = const(name + "_w", f32(cout, cin // group, *((k, k) if isinstance(k, int) else k)) * 0.5)
+    b = const(name + "_b", f32(cout))
+    ks = (k, k) if isinstance(k, int) else k
+    p = (pad,) * 4 if isinstance(pad, int) else pad
+    return node("Conv", [x, w.name, b.name], [y], kernel_shape=list(ks), strides=[stride, stride],
+                pads=list(p), group=group), [w, b]
+
+
+# ---- HardSwish written out (mobilenet_v3_* at opset <= 13, YOLOv5 style) ---
+
+def hswish_cases():
+    cs = []
+    c0, i0 = conv("c0", "X", "f", 3, 8)
+    k = dict(three=const("three", np.float32(3)), zero=const("zero", np.float32(0)),
+             six=const("six", np.float32(6)), sixth=const("sixth", np.float32(1 / 6)))
+    relu6_p3 = [node("Add", ["f", "three"], ["a"]), node("Clip", ["a", "zero", "six"], ["r"])]
+    cs.append(Case("hswish_hardsigmoid", "mobilenet_v3_small/large opset 11/13",
+                   [c0, node("HardSigmoid", ["f"], ["h"], alpha=1 / 6, beta=0.5),
+                    node("Mul", ["f", "h"], ["Y"])],
+                   [1, 3, 6, 7], i0, counts={"HARD_SWISH": 1, "MUL": 0, "ADD": 0}))
+    cs.append(Case("hswish_hardsigmoid_swapped", "operand order",
+                   [c0, node("HardSigmoid", ["f"], ["h"], alpha=1 / 6, beta=0.5),
+                    node("Mul", ["h", "f"], ["Y"])],
+                   [1, 3, 6, 7], i0, counts={"HARD_SWISH": 1, "MUL": 0}))
+    cs.append(Case("hswish_div6", "x * relu6(x + 3) / 6 (YOLOv5 Hardswish)",
+                   [c0] + relu6_p3 + [node("Mul", ["f", "r"], ["m"]), node("Div", ["m", "six"], ["Y"])],
+                   [1, 3, 6, 7], i0 + list(k.values()),
+                   counts={"HARD_SWISH": 1, "MUL": 0, "DIV": 0, "ADD": 0}))
+    cs.append(Case("hswish_gate_times_sixth", "x * (relu6(x + 3) * (1/6))",
+                   [c0] + relu6_p3 + [node("Mul", ["r", "sixth"], ["g"]), node("Mul", ["g", "f"], ["Y"])],
+                   [1, 3, 6, 7], i0 + list(k.values()), counts={"HARD_SWISH": 1, "MUL": 0}))
+    # not hard-swish: the gate is read twice, or the HardSigmoid is not torch's
+    cs.append(Case("hswish_gate_shared", "HardSigmoid also an output: no fusion",
+                   [c0, node("HardSigmoid", ["f"], ["h"], alpha=1 / 6, beta=0.5),
+                    node("Mul", ["f", "h"], ["Y"])],
+                   [1, 3, 6, 7], i0, counts={"HARD_SWISH": 0}, outputs=("Y", "h")))
+    cs.append(Case("hswish_other_alpha", "HardSigmoid alpha 0.2: no fusion",
+                   [c0, node("HardSigmoid", ["f"], ["h"], alpha=0.2, beta=0.5),
+                    node("Mul", ["f", "h"], ["Y"])],
+                   [1, 3, 6, 7], i0, counts={"HARD_SWISH": 0}))
+    cs.append(Case("hswish_gate_of_other", "SE gate x * hsig(s), s != x: no fusion",
+                   [c0, node("GlobalAveragePool", ["f"], ["s"]),
+                    node("HardSigmoid", ["s"], ["h"], alpha=1 / 6, beta=0.5),
+                    node("Mul", ["f", "h"], ["Y"])],
+                   [1, 3, 6, 7], i0, counts={"HARD_SWISH": 0}))
+    return cs
+
+
+# ---- no-op pools, Focus stem, dense-layer weights -------------------------
+
+def misc_cases():
+    cs = []
+    c0, i0 = conv("c0", "X", "f", 3, 8, k=3, pad=1)
+    fc_w = const("fc_w", f32(10, 8 * 5 * 5))
+    fc_b = const("fc_b", f32(10))
+    cs.append(Case("adaptive_pool_identity", "vgg11_bn / alexnet: AdaptiveAvgPool2d to its own size",
+                   [c0, node("AveragePool", ["f"], ["p"], kernel_shape=[1, 1], strides=[1, 1]),
+                    node("MaxPool", ["p"], ["q"], kernel_shape=[1, 1]),
+                    node("Flatten", ["q"], ["fl"]), node("Gemm", ["fl", "fc_w", "fc_b"], ["Y"], transB=1)],
+                   [1, 3, 5, 5], i0 + [fc_w, fc_b],
+                   counts={"AVERAGE_POOL_2D": 0, "MAX_POOL_2D": 0, "FULLY_CONNECTED": 1}))
+    # Focus: x[..., ::2, ::2] etc. concatenated on channels, then a Conv
+    st = {}
+    nodes = []
+    for i, (h0, w0) in enumerate(((0, 0), (1, 0), (0, 1), (1, 1))):
+        for nm, v in (("s%d" % i, [h0, w0]), ("e%d" % i, [64, 64])):
+            st[nm] = const(nm, np.array(v, np.int64))
+        nodes.append(node("Slice", ["X", "s%d" % i, "e%d" % i, "ax", "st"], ["q%d" % i]))
+    c1, i1 = conv("c1", "cat", "Y", 12, 8, k=3, pad=1)
+    cs.append(Case("focus_stem", "yolo_like: strided Slices of the input, Concat, Conv",
+                   nodes + [node("Concat", ["q0", "q1", "q2", "q3"], ["cat"], axis=1), c1],
+                   [1, 3, 8, 10], i1 + list(st.values()) + [const("ax", np.array([2, 3], np.int64)),
+                                                          const("st", np.array([2, 2], np.int64))],
+                   counts={"CONV_2D": 1}, input_shape=[1, 8, 10, 3]))
+    # dense layers: permuted columns (flatten of a channels-last map), a
+    # plain Linear (weights used as they are), alpha != 1, MatMul [K, N]
+    K = 8 * 5 * 5
+    wl = const("wl", f32(40, K))
+    wm = const("wm", f32(K, 36))
+    wa = const("wa", f32(36, 24))
+    cs.append(Case("dense_weights", "vgg/alexnet: FC weight fast paths",
+                   [c0, node("Flatten", ["f"], ["fl"]),
+                    node("Gemm", ["fl", "wl"], ["g1"], transB=1),
+                    node("MatMul", ["fl", "wm"], ["g2"]),
+                    node("Gemm", ["g2", "wa"], ["g3"], alpha=0.5),
+                    node("Gemm", ["g1", "wl2"], ["g4"], transB=1, alpha=2.0),
+                    node("Concat", ["g3", "g4"], ["Y"], axis=1)],
+                   [1, 3, 5, 5], i0 + [wl, wm, wa, const("wl2", f32(12, 40))],
+                   counts={"FULLY_CONNECTED": 4}))
+    # weights permuted through the tiled path: channel counts past one tile
+    c2, i2 = conv("c2", "X", "a", 3, 40, k=(3, 5), pad=(1, 2, 1, 2))
+    c3, i3 = conv("c3", "a", "b", 40, 70, k=3, pad=1)
+    c4, i4 = conv("c4", "b", "c", 70, 70, k=3, pad=1, group=70)
+    c5, i5 = conv("c5", "c", "Y", 70, 33, k=(1, 3), pad=(0, 1, 0, 1))
+    cs.append(Case("conv_weight_tiles", "r3d_18 / wide_resnet50_2: weight permutation",
+                   [c2, c3, c4, c5], [1, 3, 6, 7], i2 + i3 + i4 + i5,
+                   counts={"CONV_2D": 3, "DEPTHWISE_CONV_2D": 1}))
+    return cs
+
+
+# ---- softmax over an axis that is not stored last (ResNeSt, SKNet) ---------
+
+def softmax_cases():
+    cs = []
+    c0, i0 = conv("c0", "X", "x", 3, 16, k=3, pad=1)
+    c1, i1 = conv("c1", "g", "a", 16, 16)
+    shp = {nm: const(nm, np.array(v, np.int64)) for nm, v in
+           (("s4", [1, 1, 2, 8]), ("s5", [1, 2, 8, 1, 1]), ("x5", [1, 2, 8, 6, 6]))}
+    for op in ("Softmax", "LogSoftmax"):
+        cs.append(Case("radix_%s" % op.lower(), "timm resnest14d rSoftMax: softmax over the radix axis",
+                       [c0, node("GlobalAveragePool", ["x"], ["g"]), c1,
+                        node("Reshape", ["a", "s4"], ["r"]), node("Transpose", ["r"], ["t"], perm=[0, 2, 1, 3]),
+                        node(op, ["t"], ["sm"], axis=1), node("Reshape", ["sm", "s5"], ["w"]),
+                        node("Reshape", ["x", "x5"], ["xs"]), node("Mul", ["xs", "w"], ["m"]),
+                        node("ReduceSum", ["m", "ax1"], ["Y"], keepdims=0)],
+                       [1, 3, 6, 6], i0 + i1 + list(shp.values()) + [const("ax1", np.array([1], np.int64))],
+                       counts={"SOFTMAX": 0, "LOG_SOFTMAX": 0, "REDUCE_MAX": 1}))
+    # over H of a channels-last map, opset 11 (rows of H*W values)
+    cs.append(Case("softmax_rows_opset11", "opset < 13 Softmax over (H, W) of a channels-last map",
+                   [c0, node("Softmax", ["x"], ["Y"], axis=2)], [1, 3, 6, 6], i0, opset=11,
+                   counts={"SOFTMAX": 0, "REDUCE_MAX": 1}))
+    return cs
+
+
+def all_cases():
+    return hswish_cases() + misc_cases() + softmax_cases()
+
+
+# ---- running -----------------------------------------------------------------
+
+def op_histogram(path):
+    import eval_tflite  # shared/tools: the reviewers' flatbuffer reader
+    info = eval_tflite.read_tflite_info(path)
+    return info["op_histogram"], info["inputs"]
+
+
+def run_tflite(path, x, resolver):
+    it = Interpreter(model_path=path, experimental_op_resolver_type=resolver)
+    it.allocate_tensors()
+    d = it.get_input_details()[0]
+    if list(d["shape"]) != list(x.shape):
+        x = x.transpose(0, 2, 3, 1)
+    it.set_tensor(d["index"], np.ascontiguousarray(x))
+    it.invoke()
+    outs = []
+    for o in it.get_output_details():
+        y = it.get_tensor(o["index"])
+        outs.append(y)
+    return outs
+
+
+def check(case, binary, work, verbose):
+    onnx_path = os.path.join(work, case.name + ".onnx")
+    tfl = os.path.join(work, case.name + ".tflite")
+    with open(onnx_path, "wb") as f:
+        f.write(case.model().SerializeToString())
+    p = subprocess.run([binary, "convert", onnx_path, "-o", tfl], capture_output=True, text=True)
+    if verbose:
+        print(p.stdout + p.stderr)
+    if p.returncode != 0:
+        return ["convert failed (%d): %s" % (p.returncode, (p.stdout + p.stderr).strip()[-300:])]
+    errs = []
+    hist, ins = op_histogram(tfl)
+    for op, want in case.counts.items():
+        got = hist.get(op, 0)
+        if (want is None and got == 0) or (want is not None and got != want):
+            errs.append("%s: %d, expected %s" % (op, got, "some" if want is None else want))
+    if case.input_shape and list(ins[0]["shape"]) != case.input_shape:
+        errs.append("input shape %s, expected %s" % (ins[0]["shape"], case.input_shape))
+    x = RNG.standard_normal(case.shape).astype(np.float32)
+    sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    refs = sess.run(None, {"X": x})
+    for res in RESOLVERS:
+        outs = run_tflite(tfl, x, res)
+        for ref, y in zip(refs, outs):
+            if y.shape != ref.shape and y.ndim == 4:
+                y = y.transpose(0, 3, 1, 2)
+            if y.shape != ref.shape:
+                errs.append("%s: shape %s vs %s" % (res.name, y.shape, ref.shape))
+                continue
+            rel = float(np.max(np.abs(y - ref)) / max(np.max(np.abs(ref)), 1e-30))
+            if rel > RTOL:
+                errs.append("%s: rel error %.2e" % (res.name, rel))
+    return errs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=os.path.join(REPO, "build", "onnx2lite"))
+    ap.add_argument("-k", default="")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as work:
+        for c in all_cases():
+            if args.k not in c.name:
+                continue
+            errs = check(c, args.bin, work, args.verbose)
+            if errs:
+                failed += 1
+                print("FAIL %-28s (%s)\n     %s" % (c.name, c.note, "\n     ".join(errs)))
+            else:
+                passed += 1
+                print("ok   %-28s (%s)" % (c.name, c.note))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
