@@ -724,6 +724,14 @@ static Status lower_outputs(Lower *lw) {
   lw->cur = NULL;
   for (int i = 0; i < src->noutputs; i++) {
     Value *v = src->outputs[i];
+    if (value_numel(v) == 0) {
+      dst->outputs = NULL;
+      xfree(outs);
+      return ctx_err(lw->cx, O2L_ERR_UNSUPPORTED,
+                     "graph output '%s' is empty (shape %s); TFLite has no "
+                     "empty tensors", v->name,
+                     value_shape_str(v, (char[64]){0}, 64));
+    }
     int perm[O2L_MAX_RANK];
     output_perm(lw, v, perm);
     Value *t = lw_in_perm(lw, v, perm, 0, NULL,

@@ -273,10 +273,6 @@ Status convt_lower(Lower *lw, Node *n) {
   for (int i = 0; i < 2; i++) {
     full[i] = (ax[i].in - 1) * ax[i].s + ax[i].k;
     top[i] = ax[i].pb;
-    if (top[i] + ax[i].out > full[i])
-      return lw_err(lw, O2L_ERR_UNSUPPORTED,
-                    "output_padding reaches past the full transposed "
-                    "convolution; not expressible in TFLite");
     /* LiteRT accepts SAME only when ceil(out/s) == in, and VALID only at
      * the full size (docs/tflite-facts.md); anything else is cropped. */
     same &= tconv_same_top(ax[i].in, ax[i].k, ax[i].s, ax[i].out) == top[i] &&
@@ -296,7 +292,16 @@ Status convt_lower(Lower *lw, Node *n) {
   Value *bias = p.has_bias ? conv_bias(lw, n, &p) : NULL;
   if (!in || !filter || (p.has_bias && !bias))
     return lw->cx->status ? lw->cx->status : O2L_ERR_INTERNAL;
+  /* Otherwise the full (VALID) output is cropped to ONNX's window; an
+   * output_padding reaching past it is zero padding that still gets the
+   * bias, so then the bias is added after the PAD. */
   bool crop = !same && !valid;
+  int64_t keep[2], extra[2];
+  for (int i = 0; i < 2; i++) {
+    keep[i] = ax[i].out < full[i] - top[i] ? ax[i].out : full[i] - top[i];
+    extra[i] = ax[i].out - keep[i];
+  }
+  bool late_bias = crop && (extra[0] > 0 || extra[1] > 0);
   int64_t oh = crop ? full[0] : ax[0].out, ow = crop ? full[1] : ax[1].out;
   int32_t oshape[4] = {(int32_t)y->dims[0], (int32_t)oh, (int32_t)ow,
                        (int32_t)p.out_ch};
@@ -309,7 +314,7 @@ Status convt_lower(Lower *lw, Node *n) {
     out = feature_out(lw, y, p.nsp, oh, ow);
   }
   Value *ins[4] = {os, filter, in, bias};
-  Node *op = lw_op(lw, TFL_TRANSPOSE_CONV, bias ? 4 : 3, ins, 1, &out);
+  Node *op = lw_op(lw, TFL_TRANSPOSE_CONV, late_bias ? 3 : 4, ins, 1, &out);
   if (!os || !op)
     return lw->cx->status;
   op->opt.padding = valid ? TFL_PAD_VALID : same ? TFL_PAD_SAME : TFL_PAD_VALID;
@@ -317,14 +322,24 @@ Status convt_lower(Lower *lw, Node *n) {
   op->opt.stride_w = (int)ax[1].s;
   if (!crop)
     return O2L_OK;
-  /* Keep ONNX's window of the full output. */
   int32_t begin[4] = {0, (int32_t)top[0], (int32_t)top[1], 0};
-  int32_t size[4] = {-1, (int32_t)ax[0].out, (int32_t)ax[1].out, -1};
+  int32_t size[4] = {-1, (int32_t)keep[0], (int32_t)keep[1], -1};
   Value *bc = lw_const_i32(lw, "begin", 4, begin);
   Value *sc = lw_const_i32(lw, "size", 4, size);
-  Value *res = feature_out(lw, y, p.nsp, ax[0].out, ax[1].out);
+  Value *res = late_bias ? lw_tensor(lw, "window", y->dtype, 4,
+                                     (int64_t[4]){y->dims[0], keep[0],
+                                                  keep[1], p.out_ch})
+                         : feature_out(lw, y, p.nsp, ax[0].out, ax[1].out);
   Value *sin[3] = {out, bc, sc};
   if (!bc || !sc || !lw_op(lw, TFL_SLICE, 3, sin, 1, &res))
+    return lw->cx->status;
+  if (!late_bias)
+    return O2L_OK;
+  PadChoice pc = {TFL_PAD_VALID, true, {0, 0}, {extra[0], extra[1]}};
+  Value *padded = emit_pad(lw, res, &pc, false);
+  Value *fin = feature_out(lw, y, p.nsp, ax[0].out, ax[1].out);
+  Value *ain[2] = {padded, bias};
+  if (!padded || !fin || !lw_op(lw, TFL_ADD, 2, ain, 1, &fin))
     return lw->cx->status;
   return O2L_OK;
 }
@@ -374,6 +389,9 @@ static Value *avg_correction(Lower *lw, const PoolParams *p, const Axis2 ax[2],
 Status pool_lower(Lower *lw, Node *n) {
   PoolParams p;
   TRY(pool_params(lw->cx, lw->src, n, &p));
+  if (n->nout > 1 && n->out[1] && (n->out[1]->nuses || n->out[1]->is_output))
+    return lw_err(lw, O2L_ERR_UNSUPPORTED,
+                  "the Indices output of MaxPool has no TFLite equivalent");
   if (p.nsp > 2)
     return pool3d_lower(lw, n, &p);
   Axis2 ax[2];

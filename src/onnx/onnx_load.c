@@ -954,11 +954,10 @@ static Status read_model(Reader *r, const unsigned char *p, size_t n) {
     return ctx_err(cx, O2L_ERR_PARSE,
                    "%s: the model has no graph (ModelProto field 7); the file "
                    "ends at byte %zu: is it truncated?", r->L.path, n);
-  if (opset <= 0)
+  if (!has_opset)
     return ctx_err(cx, O2L_ERR_PARSE,
-                   "%s: no opset_import for the default domain%s (the file "
-                   "ends at byte %zu)", r->L.path,
-                   has_opset ? "" : ": is the file truncated?", n);
+                   "%s: no opset_import at all: is the file truncated? (it "
+                   "ends at byte %zu)", r->L.path, n);
   if (opset > 100000)
     return ctx_err(cx, O2L_ERR_INVALID,
                    "%s: opset_import version %lld is not a real ONNX opset",
@@ -971,7 +970,19 @@ static Status read_model(Reader *r, const unsigned char *p, size_t n) {
     r->L.g->producer = copy_str(r, pn ? pn : (const unsigned char *)"", pn_n);
   if (!r->L.g->producer)
     return cx->status ? cx->status : ctx_oom(cx, "reading the producer");
-  return read_graph(r, gm);
+  TRY(read_graph(r, gm));
+  /* A model of other domains only (ai.onnx.ml, training) imports no
+   * default opset; its nodes are then reported as unsupported.  A node of
+   * the default domain needs the import. */
+  Graph *g = r->L.g;
+  for (int i = 0; opset <= 0 && i < g->nnodes; i++)
+    if (g->nodes[i]->domain[0] == 0 ||
+        strcmp(g->nodes[i]->domain, "ai.onnx") == 0)
+      return ctx_err(cx, O2L_ERR_INVALID,
+                     "%s: node '%s' (%s) is in the default domain, but the "
+                     "model imports no opset for that domain", r->L.path,
+                     g->nodes[i]->name, g->nodes[i]->op_type);
+  return O2L_OK;
 }
 
 static char *dir_of(const char *path) {
