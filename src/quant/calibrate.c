@@ -49,6 +49,7 @@ typedef struct Calib {
   bool histograms;
   bool oom;
   float *tmp;        /* per-channel partial sums of one tensor */
+  uint32_t *hscratch; /* 4 x NBINS counters of one tensor */
   int run;           /* samples run so far */
 } Calib;
 
@@ -142,7 +143,28 @@ static void hist_cover(Hist *h, double lo, double hi) {
   h->w *= (double)f;
 }
 
-static void hist_add(Hist *h, const float *x, size_t n, float lo, float hi) {
+/* Counts x into four interleaved uint32 histograms (consecutive elements
+ * often hit the same bin - the zeros after a ReLU - and one counter would
+ * serialize on it).  x holds no NaN (the caller checked). */
+HOT_LOOP static void hist_count(const float *x, size_t n, float base,
+                                float inv, uint32_t *h4) {
+  const float top = NBINS - 1;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int j = 0; j < 4; j++) {
+      float t = (x[i + j] - base) * inv;
+      t = t < 0 ? 0 : t > top ? top : t;
+      h4[j * NBINS + (int32_t)t]++;
+    }
+  for (; i < n; i++) {
+    float t = (x[i] - base) * inv;
+    t = t < 0 ? 0 : t > top ? top : t;
+    h4[(int32_t)t]++;
+  }
+}
+
+static void hist_add(Calib *c, Hist *h, const float *x, size_t n, float lo,
+                     float hi, bool nan) {
   if (!h->bins)
     return;
   if (h->w == 0) {
@@ -154,19 +176,25 @@ static void hist_add(Hist *h, const float *x, size_t n, float lo, float hi) {
     h->w = span * (1 + 1e-6) / NBINS;
   }
   hist_cover(h, lo, hi);
-  double inv = 1.0 / h->w, base = h->lo;
   double *bins = h->bins;
-  for (size_t i = 0; i < n; i++) {
-    double v = x[i];
-    if (v != v)
-      continue;
-    int64_t k = (int64_t)((v - base) * inv);
-    if (k < 0)
-      k = 0;
-    if (k >= NBINS)
-      k = NBINS - 1;
-    bins[k] += 1;
+  if (nan) { /* rare: the slow path skips NaNs one by one */
+    double inv = 1.0 / h->w;
+    for (size_t i = 0; i < n; i++) {
+      double v = x[i];
+      if (v != v)
+        continue;
+      int64_t k = (int64_t)((v - h->lo) * inv);
+      bins[k < 0 ? 0 : k >= NBINS ? NBINS - 1 : k] += 1;
+    }
+    return;
   }
+  uint32_t *h4 = c->hscratch;
+  memset(h4, 0, sizeof(uint32_t) * 4 * NBINS);
+  /* counts per call stay far below 2^32: one tensor of one sample */
+  hist_count(x, n, (float)h->lo, (float)(1.0 / h->w), h4);
+  for (int k = 0; k < NBINS; k++)
+    bins[k] += (double)h4[k] + h4[NBINS + k] + h4[2 * NBINS + k] +
+               h4[3 * NBINS + k];
 }
 
 /* Sums of x[r * nch + k] over r, per k: one sample is summed in float
@@ -231,7 +259,7 @@ static void observe(void *user, const Value *v, const float *data, size_t n) {
     }
     s->hist->bins = bins;
   }
-  hist_add(s->hist, data, n, lo, hi);
+  hist_add(c, s->hist, data, n, lo, hi, bad);
 }
 
 /* ---- choosing a range from a histogram -------------------------------- */
@@ -560,7 +588,7 @@ static void finish_ranges(Calib *c, int act_bits, CalibRange *ranges) {
 }
 
 Status calibrate_graph(Ctx *cx, Graph *g, int act_bits, CalibRange *ranges) {
-  Calib c = {cx, g, NULL, false, false, NULL, 0};
+  Calib c = {cx, g, NULL, false, false, NULL, NULL, 0};
   const o2l_options *opt = cx->opt;
   c.histograms = opt && opt->calib_method != O2L_CALIB_MINMAX;
   Feed f = {0};
@@ -572,7 +600,9 @@ Status calibrate_graph(Ctx *cx, Graph *g, int act_bits, CalibRange *ranges) {
     return ctx_err(cx, O2L_ERR_CALIB, "calibration data '%s' gave no samples",
                    opt->calib_path);
   c.st = arena_alloc(cx->arena, sizeof(Stat) * (size_t)(g->nvalues + 1), 8);
-  if (!c.st)
+  if (c.histograms)
+    c.hscratch = arena_alloc(cx->arena, sizeof(uint32_t) * 4 * NBINS, 64);
+  if (!c.st || (c.histograms && !c.hscratch))
     return ctx_oom(cx, "calibration statistics");
   TRY(want_means(&c));
   RefRunner *r = NULL;
