@@ -557,6 +557,102 @@ def cases_space():
     return cs
 
 
+# ---- reductions, ArgMin, TopK, Mod -------------------------------------------------
+
+def cases_reduce():
+    cs = []
+    C, H, W = 4, 5, 7
+    big = {"a": (RNG.standard_normal([3, 4, 5]) * 40).astype(np.float32)}
+
+    def red(op, opset, axes, keepdims, where="map", **attrs):
+        tag = "all" if axes is None else "".join(map(str, axes))
+        name = f"{op}_{where}_ax{tag}_k{keepdims}_opset{opset}"
+        ins, inits = ["x"], []
+        if axes is not None and opset >= 18:
+            ins.append("axes")
+            inits.append(const("axes", np.array(axes, np.int64)))
+        elif axes is not None:
+            attrs["axes"] = axes
+        body = [node(op, ["feat" if where == "map" else "a"] + ins[1:], ["y"],
+                     keepdims=keepdims, **attrs)]
+        if where == "map":
+            cs.append(map_case(name, [H, W], C, body, [("y", F32)], inits, n=2, opset=opset))
+        else:
+            cs.append(Case(name, body, [("a", F32, [3, 4, 5])], [("y", F32)], inits,
+                           opset=opset, feeds=big if op == "ReduceLogSumExp" else None))
+
+    for op in ("ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSumExp"):
+        for opset in (13, 18):
+            red(op, opset, [2, 3], 1)
+            red(op, opset, [1], 0)
+            red(op, opset, [-1], 0, where="plain")
+        red(op, 11, None, 0, where="plain")
+        red(op, 18, [0, 2], 1, where="plain")
+    cs.append(Case("ReduceL2_noop_empty_axes", [node("ReduceL2", ["a"], ["y"],
+                                                      noop_with_empty_axes=1)],
+                   [("a", F32, [3, 4])], [("y", F32)], opset=18))
+    cs.append(Case("ReduceL1_int32", [node("ReduceL1", ["a"], ["y"], axes=[1])],
+                   [("a", I32, [3, 4])], [("y", I32)], opset=13,
+                   refuse="only float32 is supported"))
+    # ArgMin (ArgMax's twin)
+    for axis, keep in ((1, 1), (1, 0), (3, 0)):
+        cs.append(map_case(f"ArgMin_map_axis{axis}_k{keep}", [H, W], C,
+                           [node("ArgMin", ["feat"], ["y"], axis=axis, keepdims=keep)],
+                           [("y", I64)], n=2, counts={"ARG_MIN": 1}))
+    cs.append(Case("ArgMin_int32_ties", [node("ArgMin", ["a"], ["y"], axis=-1, keepdims=0)],
+                   [("a", I32, [6, 9])], [("y", I64)], opset=12,
+                   feeds={"a": RNG.integers(-2, 3, [6, 9]).astype(np.int32)}))
+    cs.append(Case("ArgMin_select_last", [node("ArgMin", ["a"], ["y"], select_last_index=1)],
+                   [("a", F32, [6, 9])], [("y", I64)], opset=12,
+                   refuse="select_last_index=1"))
+    # TopK
+    kk = lambda k: const("k", np.array([k], np.int64))
+    cs.append(map_case("TopK_map_channels", [H, W], 8, [
+        node("TopK", ["feat", "k"], ["v", "i"], axis=1)], [("v", F32), ("i", I64)],
+        [kk(3)], n=2, opset=11, counts={"TOPK_V2": 1, "CAST": 1}))
+    cs.append(map_case("TopK_map_width_smallest", [H, W], C, [
+        node("TopK", ["feat", "k"], ["v", "i"], axis=3, largest=0)],
+        [("v", F32), ("i", I64)], [kk(2)], n=2, opset=11,
+        counts={"TOPK_V2": 1, "TRANSPOSE": 1, "NEG": 2}))
+    cs.append(Case("TopK_plain_opset10", [node("TopK", ["a", "k"], ["v", "i"])],
+                   [("a", F32, [3, 4, 9])], [("v", F32), ("i", I64)], [kk(5)], opset=10))
+    # axis 0 of a 2-D tensor: moved last, and both results moved back
+    cs.append(Case("TopK_attr_k_opset1", [node("TopK", ["a"], ["v", "i"], k=2, axis=0)],
+                   [("a", F32, [5, 3])], [("v", F32), ("i", I64)], opset=9,
+                   counts={"TRANSPOSE": 3}))
+    cs.append(Case("TopK_values_only_int32", [node("TopK", ["a", "k"], ["v", "i"], largest=0)],
+                   [("a", I32, [4, 10])], [("v", I32)], [kk(3)], opset=11,
+                   feeds={"a": RNG.permutation(40).reshape(4, 10).astype(np.int32)},
+                   counts={"CAST": 0}))
+    cs.append(Case("TopK_k_too_large", [node("TopK", ["a", "k"], ["v", "i"])],
+                   [("a", F32, [3, 4])], [("v", F32), ("i", I64)], [kk(5)], opset=11,
+                   refuse="outside [0, 4]"))
+    # Mod
+    ia = RNG.integers(-20, 21, [3, 8]).astype(np.int32)
+    ib = RNG.choice([-7, -3, -2, 2, 3, 5], [3, 8]).astype(np.int32)
+    for t, tn in ((I32, "i32"), (I64, "i64")):
+        for fm in (0, 1):
+            cs.append(Case(f"Mod_{tn}_fmod{fm}", [node("Mod", ["a", "b"], ["y"], fmod=fm),
+                                                  node("Mod", ["a", "k"], ["z"], fmod=fm)],
+                           [("a", t, [3, 8]), ("b", t, [3, 8])], [("y", t), ("z", t)],
+                           [const("k", np.array([-3, 4, 5, -6, 7, 2, -2, 9], NP[t]))],
+                           feeds={"a": ia.astype(NP[t]), "b": ib.astype(NP[t])},
+                           counts={"FLOOR_MOD": 2}))
+    cs.append(map_case("Mod_float_map", [H, W], C, [
+        node("Mul", ["feat", "k9"], ["f"]), node("Mod", ["f", "kc"], ["y"], fmod=1)],
+        [("y", F32)], [const("k9", np.float32(9)),
+                       const("kc", np.array([1.5, -2.0, 0.75, -3.0], np.float32).reshape(C, 1, 1))],
+        counts={"FLOOR_MOD": 1}))
+    cs.append(Case("Mod_float_runtime", [node("Mod", ["a", "b"], ["y"], fmod=1)],
+                   [("a", F32, [4, 6]), ("b", F32, [6])], [("y", F32)],
+                   feeds={"a": f32(4, 6, lo=-10, hi=10),
+                          "b": np.array([1.5, -2.5, 3.0, -0.5, 4.0, 7.0], np.float32)}))
+    cs.append(Case("Mod_float_fmod0", [node("Mod", ["a", "b"], ["y"])],
+                   [("a", F32, [4]), ("b", F32, [4])], [("y", F32)],
+                   refuse="fmod=0 is for integers"))
+    return cs
+
+
 # ---- running -------------------------------------------------------------------
 
 def cl_perm(r):
@@ -686,7 +782,7 @@ def run_case(case, binary, tmp, keep_io):
 
 
 def all_cases():
-    return cases_3d() + cases_norm() + cases_act() + cases_space()
+    return cases_3d() + cases_norm() + cases_act() + cases_space() + cases_reduce()
 
 
 def main():

@@ -46,6 +46,8 @@ static TypeSet tfl_types(TflOp op) {
     return TS_NUM;
   case TFL_EQUAL: case TFL_SELECT_V2:
     return TS_NUM | TS_BOOL;
+  case TFL_FLOOR_MOD:
+    return TS_NUM;
   case TFL_DIV: case TFL_POW: case TFL_ABS: case TFL_SIGN:
     return TS_F32 | TS(DT_I32);
   case TFL_LOGICAL_AND: case TFL_LOGICAL_OR: case TFL_LOGICAL_NOT:
@@ -442,6 +444,59 @@ Status binary_lower(Lower *lw, Node *n) {
   if (!acc)
     return failed(lw);
   frame_set(lw, &F, y, acc);
+  return O2L_OK;
+}
+
+/* ---- Mod ---------------------------------------------------------------------- */
+
+/* fmod = 0 (integers: the sign of the divisor, Python's %) is FLOOR_MOD.
+ * fmod = 1 (C's fmod: the sign of the dividend; what floats always use) is
+ * FLOOR_MOD of the magnitudes, negated where a < 0; |b| of a constant b is
+ * computed here. */
+Status mod_lower(Lower *lw, Node *n) {
+  bool c_fmod;
+  TRY(mod_params(lw->cx, lw->src, n, &c_fmod));
+  Value *y = n->out[0];
+  DType dt = n->in[0]->dtype;
+  TRY(need_type(lw, dt, TFL_FLOOR_MOD));
+  Frame F;
+  frame_init(lw, n, &F);
+  Value *a = frame_in(lw, &F, n->in[0]), *b = frame_in(lw, &F, n->in[1]);
+  if (!a || !b)
+    return failed(lw);
+  Value *out = frame_out(lw, &F, NULL, dt);
+  if (!c_fmod) {
+    if (!emit2(lw, TFL_FLOOR_MOD, a, b, out))
+      return failed(lw);
+    frame_set(lw, &F, y, out);
+    return O2L_OK;
+  }
+  Value *na = tensor_like(lw, "neg_a", dt, a);
+  Value *aa = tensor_like(lw, "abs_a", dt, a);
+  if (!emit1(lw, TFL_NEG, a, na) || !emit2(lw, TFL_MAXIMUM, a, na, aa))
+    return failed(lw);
+  Value *ab;
+  if (value_is_const(b)) {
+    ab = const_map(lw, b, "abs_b", dt, fabs);
+  } else {
+    Value *nb = tensor_like(lw, "neg_b", dt, b);
+    ab = tensor_like(lw, "abs_b", dt, b);
+    if (!emit1(lw, TFL_NEG, b, nb) || !emit2(lw, TFL_MAXIMUM, b, nb, ab))
+      return failed(lw);
+  }
+  int r;
+  int64_t d[O2L_MAX_RANK];
+  bcast_shape(aa, ab, &r, d);
+  Value *m = lw_tensor(lw, "abs_mod", dt, r, d);
+  Value *nm = lw_tensor(lw, "neg_mod", dt, r, d);
+  Value *neg = tensor_like(lw, "a_negative", DT_BOOL, a);
+  if (!emit2(lw, TFL_FLOOR_MOD, aa, ab, m) || !emit1(lw, TFL_NEG, m, nm) ||
+      !emit2(lw, TFL_LESS, a, scalar_const(lw, "zero", dt, 0), neg))
+    return failed(lw);
+  Value *in[3] = {neg, nm, m};
+  if (!out || !lw_op(lw, TFL_SELECT_V2, 3, in, 1, &out))
+    return failed(lw);
+  frame_set(lw, &F, y, out);
   return O2L_OK;
 }
 

@@ -1,5 +1,5 @@
 /* eltwise.c - elementwise operators: the binary and variadic ones with
- * numpy broadcasting, comparisons, Where, the unary operators and
+ * numpy broadcasting, Mod, comparisons, Where, the unary operators and
  * activations, and Clip.  Shape inference and constant evaluation.
  *
  * Folding computes floats in double and rounds once to the output type;
@@ -239,6 +239,68 @@ Status binary_fold(Ctx *cx, Graph *g, Node *n) {
         op_store_i64(out, y->dtype, (size_t)i,
                      load_as_i64(out, y->dtype, (size_t)i) / k);
     }
+  return O2L_OK;
+}
+
+/* ---- Mod --------------------------------------------------------------- */
+
+Status mod_params(Ctx *cx, const Graph *g, const Node *n, bool *fmod) {
+  (void)g;
+  int64_t f;
+  TRY(op_attr_int(cx, n, "fmod", 0, &f));
+  if (f != 0 && f != 1)
+    return op_invalid(cx, n, "fmod must be 0 or 1, got %lld", (long long)f);
+  if (!f && n->nin > 0 && n->in[0] && dtype_is_float(n->in[0]->dtype))
+    return op_invalid(cx, n, "fmod=0 is for integers; a %s input needs "
+                      "fmod=1", dtype_name(n->in[0]->dtype));
+  *fmod = f != 0;
+  return O2L_OK;
+}
+
+Status mod_infer(Ctx *cx, Graph *g, Node *n) {
+  TRY(binary_infer(cx, g, n));
+  bool c_fmod;
+  return mod_params(cx, g, n, &c_fmod);
+}
+
+/* fmod = 1: C's fmod (the sign of a); 0: Python's % (the sign of b). */
+static double f_mod(double a, double b, bool c_fmod) {
+  double r = fmod(a, b);
+  if (!c_fmod && r != 0 && (r < 0) != (b < 0))
+    r += b;
+  return r;
+}
+
+Status mod_fold(Ctx *cx, Graph *g, Node *n) {
+  bool fm;
+  TRY(mod_params(cx, g, n, &fm));
+  Value *y = n->out[0];
+  const Value *in[2] = {n->in[0], n->in[1]};
+  bool flt = dtype_is_float(y->dtype);
+  int64_t cnt = op_numel(y);
+  for (int64_t i = 0; !flt && i < op_numel(in[1]); i++)
+    if (load_as_i64(in[1]->data, in[1]->dtype, (size_t)i) == 0)
+      return op_invalid(cx, n, "integer modulo by zero in constant data");
+  void *out = op_fold_alloc(cx, y);
+  if (!out)
+    return cx->status;
+  BcastIter it;
+  bcast_init(&it, y->rank, y->dims, 2, in);
+  for (int64_t i = 0; i < cnt; i++, bcast_next(&it)) {
+    size_t ia = (size_t)it.off[0], ib = (size_t)it.off[1];
+    if (flt) {
+      store_from_f64(out, y->dtype, (size_t)i,
+                     f_mod(load_as_f64(in[0]->data, in[0]->dtype, ia),
+                           load_as_f64(in[1]->data, in[1]->dtype, ib), fm));
+    } else {
+      int64_t a = load_as_i64(in[0]->data, in[0]->dtype, ia);
+      int64_t b = load_as_i64(in[1]->data, in[1]->dtype, ib);
+      int64_t r = (b == -1) ? 0 : a % b;
+      if (!fm && r != 0 && (r < 0) != (b < 0))
+        r += b;
+      op_store_i64(out, y->dtype, (size_t)i, r);
+    }
+  }
   return O2L_OK;
 }
 

@@ -223,6 +223,10 @@ typedef struct ClipParams {
 } ClipParams;
 Status clip_params(Ctx *cx, const Graph *g, const Node *n, ClipParams *p);
 
+/* Mod: binary with broadcasting; *fmod from the attribute (0 or 1), which
+ * must be 1 for float inputs. */
+Status mod_params(Ctx *cx, const Graph *g, const Node *n, bool *fmod);
+
 /* The activations added with their decompositions (eltwise.c): Gelu
  * (approximate "none" or "tanh"), Selu (alpha, gamma), Celu (alpha != 0),
  * ThresholdedRelu (alpha), with the ONNX defaults; Erf, Mish and Softsign
@@ -483,7 +487,7 @@ typedef struct ReduceParams {
 } ReduceParams;
 Status reduce_params(Ctx *cx, const Graph *g, const Node *n, ReduceParams *p);
 
-/* ArgMax: axis normalized; output int64. */
+/* ArgMax / ArgMin: axis normalized; output int64. */
 typedef struct ArgMaxParams {
   int axis;
   bool keepdims;
@@ -492,5 +496,18 @@ typedef struct ArgMaxParams {
   int64_t out[O2L_MAX_RANK];
 } ArgMaxParams;
 Status argmax_params(Ctx *cx, const Graph *g, const Node *n, ArgMaxParams *p);
+
+/* TopK: X numeric of rank >= 1; k from the attribute (opset < 10) or a
+ * constant one-element integer input, 0 <= k <= X.shape[axis]; axis
+ * normalized; largest and sorted (opset >= 11, default 1).  Values have
+ * X's type, Indices int64, both X's shape with k on the axis. */
+typedef struct TopKParams {
+  int axis;
+  int64_t k;
+  bool largest, sorted;
+  int out_rank;
+  int64_t out[O2L_MAX_RANK];
+} TopKParams;
+Status topk_params(Ctx *cx, const Graph *g, const Node *n, TopKParams *p);
 
 #endif

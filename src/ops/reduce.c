@@ -1,5 +1,6 @@
-/* reduce.c - ReduceMax/Min/Mean/Prod/Sum and ArgMax: parameters, shape
- * inference and constant evaluation of the reductions.
+/* reduce.c - ReduceMax/Min/Mean/Prod/Sum/L1/L2/SumSquare/LogSumExp,
+ * ArgMax/ArgMin and TopK: parameters, shape inference and constant
+ * evaluation of the reductions.
  *
  * The axes moved from an attribute to an optional input at opset 18, except
  * ReduceSum, which moved at 13.  With no axes every axis is reduced, unless
@@ -82,16 +83,31 @@ static double f_acc(int op, double acc, double v) {
   case OP_ReduceMax: return v > acc || v != v ? v : acc;
   case OP_ReduceMin: return v < acc || v != v ? v : acc;
   case OP_ReduceProd: return acc * v;
+  case OP_ReduceL1: return acc + fabs(v);
+  case OP_ReduceL2: case OP_ReduceSumSquare: return acc + v * v;
+  case OP_ReduceLogSumExp: return acc + exp(v);
   default: return acc + v;
   }
 }
 
+/* What the accumulated value becomes (ReduceL2, ReduceLogSumExp). */
+static double f_final(int op, double acc) {
+  switch (op) {
+  case OP_ReduceL2: return sqrt(acc);
+  case OP_ReduceLogSumExp: return log(acc);
+  default: return acc;
+  }
+}
+
 static int64_t i_acc(int op, int64_t acc, int64_t v) {
+  uint64_t ua = (uint64_t)acc, uv = (uint64_t)v;
   switch (op) {
   case OP_ReduceMax: return v > acc ? v : acc;
   case OP_ReduceMin: return v < acc ? v : acc;
-  case OP_ReduceProd: return (int64_t)((uint64_t)acc * (uint64_t)v);
-  default: return (int64_t)((uint64_t)acc + (uint64_t)v);
+  case OP_ReduceProd: return (int64_t)(ua * uv);
+  case OP_ReduceL1: return (int64_t)(ua + (v < 0 ? 0 - uv : uv));
+  case OP_ReduceSumSquare: return (int64_t)(ua + uv * uv);
+  default: return (int64_t)(ua + uv);
   }
 }
 
@@ -100,7 +116,13 @@ Status reduce_fold(Ctx *cx, Graph *g, Node *n) {
   TRY(reduce_params(cx, g, n, &p));
   const Value *x = n->in[0];
   Value *y = n->out[0];
-  if (p.noop) {
+  bool flt_only = n->op == OP_ReduceL2 || n->op == OP_ReduceLogSumExp;
+  if (flt_only && !dtype_is_float(x->dtype))
+    return O2L_OK; /* integer square roots and logs: left to the runtime */
+  /* With noop_with_empty_axes, ReduceL1 & co. still transform each value
+   * (|x|, x*x...): they run as a reduction over no axis. */
+  if (p.noop && !flt_only && n->op != OP_ReduceL1 &&
+      n->op != OP_ReduceSumSquare) {
     op_fold_share(y, x);
     return O2L_OK;
   }
@@ -146,7 +168,7 @@ Status reduce_fold(Ctx *cx, Graph *g, Node *n) {
   int64_t count = ny ? nx / ny : 0;
   for (int64_t i = 0; i < ny; i++) {
     if (flt) {
-      double v = fa[i];
+      double v = f_final(n->op, fa[i]);
       if (n->op == OP_ReduceMean)
         v = count ? v / (double)count : NAN;
       store_from_f64(out, y->dtype, (size_t)i, v);
@@ -191,5 +213,55 @@ Status argmax_infer(Ctx *cx, Graph *g, Node *n) {
   ArgMaxParams p;
   TRY(argmax_params(cx, g, n, &p));
   op_set_out(n->out[0], DT_I64, p.out_rank, p.out);
+  return O2L_OK;
+}
+
+Status topk_params(Ctx *cx, const Graph *g, const Node *n, TopKParams *p) {
+  memset(p, 0, sizeof *p);
+  int opset = op_opset(g);
+  const Value *x = n->in[0];
+  TRY(op_check_io(cx, n, opset >= 10 ? 2 : 1, opset >= 10 ? 2 : 1, 2));
+  if (x->rank < 1)
+    return op_invalid(cx, n, "input must have rank >= 1, got a scalar");
+  if (!dtype_is_float(x->dtype) && !dtype_is_int(x->dtype))
+    return op_invalid(cx, n, "input must be numeric, got %s",
+                      dtype_name(x->dtype));
+  if (opset >= 10) {
+    const int64_t *kv;
+    int kn;
+    TRY(op_const_ints(cx, n, 1, "K", &kv, &kn));
+    if (kn != 1)
+      return op_invalid(cx, n, "K must hold one value, got %d", kn);
+    p->k = kv[0];
+  } else {
+    TRY(op_attr_int(cx, n, "k", -1, &p->k));
+    if (!node_attr(n, "k"))
+      return op_invalid(cx, n, "the k attribute is required");
+  }
+  int64_t axis, largest = 1, sorted = 1;
+  TRY(op_attr_int(cx, n, "axis", -1, &axis));
+  if (opset >= 11) {
+    TRY(op_attr_int(cx, n, "largest", 1, &largest));
+    TRY(op_attr_int(cx, n, "sorted", 1, &sorted));
+  }
+  TRY(op_axis(cx, n, "axis", axis, x->rank, &p->axis));
+  p->largest = largest != 0;
+  p->sorted = sorted != 0;
+  if (p->k < 0 || p->k > x->dims[p->axis])
+    return op_invalid(cx, n, "k = %lld is outside [0, %lld], the size of "
+                      "axis %d", (long long)p->k,
+                      (long long)x->dims[p->axis], p->axis);
+  p->out_rank = x->rank;
+  memcpy(p->out, x->dims, sizeof(int64_t) * (size_t)x->rank);
+  p->out[p->axis] = p->k;
+  return O2L_OK;
+}
+
+Status topk_infer(Ctx *cx, Graph *g, Node *n) {
+  TopKParams p;
+  TRY(topk_params(cx, g, n, &p));
+  op_set_out(n->out[0], n->in[0]->dtype, p.out_rank, p.out);
+  if (n->nout > 1 && n->out[1])
+    op_set_out(n->out[1], DT_I64, p.out_rank, p.out);
   return O2L_OK;
 }

@@ -97,6 +97,7 @@ static int max_outputs(int op) {
   case OP_Split: return 1 << 20;
   case OP_Dropout: case OP_MaxPool: return 2;
   case OP_LayerNormalization: return 3;
+  case OP_TopK: return 2;
   case OP_BatchNormalization: return 5;
   default: return 1;
   }

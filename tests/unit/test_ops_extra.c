@@ -633,6 +633,151 @@ static void test_spacedepth_lowering(void) {
   }
 }
 
+/* ---- reductions, ArgMin, TopK, Mod ------------------------------------------- */
+
+static void test_reduce_extra(void) {
+  { /* opset 18: axes input; folding of constants */
+    TB t;
+    tb_init(&t, 18);
+    float v[6] = {3, -4, 1, 2, -2, 0};
+    Value *c = tb_const(&t, "c", DT_F32, 2, IV(2, 3), v);
+    Value *ax = tb_ints(&t, "ax", 1, IV(1));
+    Value *l1 = tb_op(&t, "ReduceL1", "l1", INS(c, ax), ATTRS(A_i("keepdims", 0)));
+    Value *l2 = tb_op(&t, "ReduceL2", "l2", INS(c), NOATTR);
+    Value *ss = tb_op(&t, "ReduceSumSquare", "ss", INS(c, ax), NOATTR);
+    Value *ls = tb_op(&t, "ReduceLogSumExp", "ls", INS(c, ax), ATTRS(A_i("keepdims", 0)));
+    Value *n1 = tb_op(&t, "ReduceL1", "n1", INS(c), ATTRS(A_i("noop_with_empty_axes", 1)));
+    CHECK(tb_infer(&t) == O2L_OK);
+    CHECK(SHAPE(l1, 2) && SHAPE(l2, 1, 1) && SHAPE(ss, 2, 1) && SHAPE(ls, 2) &&
+          SHAPE(n1, 2, 3));
+    CHECK(value_is_const(l1) && load_f32(l1->data, 0) == 8 && load_f32(l1->data, 1) == 4);
+    CHECK(value_is_const(l2) && fabsf(load_f32(l2->data, 0) - sqrtf(34)) < 1e-6f);
+    CHECK(value_is_const(ss) && load_f32(ss->data, 1) == 8);
+    CHECK(value_is_const(ls) &&
+          fabsf(load_f32(ls->data, 0) - logf(expf(3) + expf(-4) + expf(1))) < 1e-5f);
+    CHECK(value_is_const(n1) && load_f32(n1->data, 1) == 4); /* |x| */
+    tb_free(&t);
+  }
+  { /* a channels-last map: SUM over the physical spatial axes */
+    SETUP(13, 2, 4, 5, 6);
+    Value *y = tb_op(&t, "ReduceLogSumExp", "lse", INS(x),
+                     ATTRS(INTS("axes", 2, 3), A_i("keepdims", 0)));
+    Value *w = w_ramp(&t, "w", 4, IV(4, 4, 1, 1));
+    Value *c = tb_op(&t, "Conv", "c", INS(x, w), NOATTR);
+    Value *z = tb_op(&t, "ReduceL2", "l2", INS(c), ATTRS(INTS("axes", 1)));
+    Value *outs[2] = {y, z};
+    CHECK(lower(&t, &out, 2, outs) == O2L_OK);
+    CHECK(SHAPE(y, 2, 4) && SHAPE(z, 2, 1, 5, 6));
+    CHECK(count(out, TFL_TRANSPOSE) == 0 && count(out, TFL_REDUCE_MAX) == 1 &&
+          count(out, TFL_EXP) == 1 && count(out, TFL_LOG) == 1 &&
+          count(out, TFL_SQRT) == 1 && count(out, TFL_SUM) == 2);
+    Node *m = find(out, TFL_REDUCE_MAX, 0), *s2 = find(out, TFL_SUM, 1);
+    CHECK(m && m->opt.keep_dims && value_numel(m->in[1]) == 2 &&
+          load_i32(m->in[1]->data, 0) == 1 && load_i32(m->in[1]->data, 1) == 2);
+    CHECK(s2 && value_numel(s2->in[1]) == 1 && load_i32(s2->in[1]->data, 0) == 3);
+    done(&t, out);
+  }
+}
+
+static void test_argmin_topk(void) {
+  {
+    SETUP(13, 2, 4, 5, 6);
+    Value *w = w_ramp(&t, "w", 4, IV(4, 4, 1, 1));
+    Value *c = tb_op(&t, "Conv", "c", INS(x, w), NOATTR);
+    Value *a = tb_op(&t, "ArgMin", "am", INS(c), ATTRS(A_i("axis", 1), A_i("keepdims", 0)));
+    CHECK(lower(&t, &out, 1, &a) == O2L_OK);
+    CHECK(SHAPE(a, 2, 5, 6) && a->dtype == DT_I64);
+    Node *op = find(out, TFL_ARG_MIN, 0);
+    CHECK(op && load_i32(op->in[1]->data, 0) == 3 && op->out[0]->dtype == DT_I64);
+    CHECK(count(out, TFL_TRANSPOSE) == 0);
+    done(&t, out);
+  }
+  { /* TopK over the channels of an NHWC map: no TRANSPOSE, indices CAST */
+    SETUP(11, 2, 8, 5, 6);
+    Value *w = w_ramp(&t, "w", 4, IV(8, 8, 1, 1));
+    Value *c = tb_op(&t, "Conv", "c", INS(x, w), NOATTR);
+    Node *tk = tb_node(&t, "TopK", "tk", INS(c, tb_ints(&t, "k", 1, IV(3))), 2,
+                       ATTRS(A_i("axis", 1)));
+    Value *outs[2] = {tk->out[0], tk->out[1]};
+    CHECK(lower(&t, &out, 2, outs) == O2L_OK);
+    CHECK(SHAPE(tk->out[0], 2, 3, 5, 6) && tk->out[1]->dtype == DT_I64);
+    Node *op = find(out, TFL_TOPK_V2, 0);
+    CHECK(op && DIMS(op->in[0], 2, 5, 6, 8) && DIMS(op->out[0], 2, 5, 6, 3) &&
+          op->out[1]->dtype == DT_I32 && op->in[1]->rank == 0 &&
+          load_i32(op->in[1]->data, 0) == 3);
+    CHECK(count(out, TFL_CAST) == 1 && count(out, TFL_TRANSPOSE) == 0);
+    done(&t, out);
+  }
+  {
+    SETUP(11, 3, 4);
+    tb_node(&t, "TopK", "tk", INS(x, tb_ints(&t, "k", 2, IV(1, 2))), 2, NOATTR);
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "TopK 'tk': K must hold one value, got 2"));
+    done(&t, out);
+  }
+  {
+    SETUP(9, 3, 4);
+    tb_node(&t, "TopK", "tk", INS(x), 2, NOATTR);
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "TopK 'tk': the k attribute is required"));
+    done(&t, out);
+  }
+  {
+    SETUP(11, 3, 4);
+    tb_node(&t, "TopK", "tk", INS(x, tb_ints(&t, "k", 1, IV(5))), 2, NOATTR);
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "k = 5 is outside [0, 4], the size of axis 1"));
+    done(&t, out);
+  }
+}
+
+static void test_mod(void) {
+  { /* folding: Python's % and C's fmod */
+    TB t;
+    tb_init(&t, 13);
+    int32_t a[4] = {-7, 7, -7, 7}, b[4] = {3, 3, -3, -3};
+    Value *ca = tb_const(&t, "a", DT_I32, 1, IV(4), a);
+    Value *cb = tb_const(&t, "b", DT_I32, 1, IV(4), b);
+    Value *m0 = tb_op(&t, "Mod", "m0", INS(ca, cb), NOATTR);
+    Value *m1 = tb_op(&t, "Mod", "m1", INS(ca, cb), ATTRS(A_i("fmod", 1)));
+    CHECK(tb_infer(&t) == O2L_OK);
+    CHECK(value_is_const(m0) && load_i32(m0->data, 0) == 2 && load_i32(m0->data, 1) == 1 &&
+          load_i32(m0->data, 2) == -1 && load_i32(m0->data, 3) == -2);
+    CHECK(value_is_const(m1) && load_i32(m1->data, 0) == -1 && load_i32(m1->data, 1) == 1 &&
+          load_i32(m1->data, 2) == -1 && load_i32(m1->data, 3) == 1);
+    tb_free(&t);
+  }
+  {
+    TB t;
+    tb_init(&t, 13);
+    int32_t a[2] = {1, 2}, b[2] = {1, 0};
+    Value *ca = tb_const(&t, "a", DT_I32, 1, IV(2), a);
+    Value *cb = tb_const(&t, "b", DT_I32, 1, IV(2), b);
+    tb_op(&t, "Mod", "mz", INS(ca, cb), NOATTR);
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "Mod 'mz': integer modulo by zero"));
+    tb_free(&t);
+  }
+  {
+    SETUP(13, 4);
+    tb_op(&t, "Mod", "mf", INS(x, x), NOATTR);
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "Mod 'mf': fmod=0 is for integers; a float32 input needs fmod=1"));
+    done(&t, out);
+  }
+  { /* integer fmod=0 is one FLOOR_MOD */
+    TB t;
+    tb_init(&t, 13);
+    Graph *out = NULL;
+    Value *a = tb_input(&t, "a", DT_I64, 2, IV(3, 4));
+    Value *b = tb_input(&t, "b", DT_I64, 1, IV(4));
+    Value *y = tb_op(&t, "Mod", "m", INS(a, b), NOATTR);
+    CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+    CHECK(out && out->nnodes == 1 && count(out, TFL_FLOOR_MOD) == 1);
+    done(&t, out);
+  }
+}
+
 int main(void) {
   test_conv3d();
   test_convt3d();
@@ -646,5 +791,8 @@ int main(void) {
   test_act_lowering();
   test_spacedepth_infer();
   test_spacedepth_lowering();
+  test_reduce_extra();
+  test_argmin_topk();
+  test_mod();
   return check_done("test_ops_extra");
 }
