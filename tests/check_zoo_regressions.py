@@ -190,6 +190,17 @@ def softmax_cases():
     cs.append(Case("softmax_rows_opset11", "opset < 13 Softmax over (H, W) of a channels-last map",
                    [c0, node("Softmax", ["x"], ["Y"], axis=2)], [1, 3, 6, 6], i0, opset=11,
                    counts={"SOFTMAX": 0, "REDUCE_MAX": 1}))
+    # weight standardization (timm nf_resnet26 / resnetv2_50x1_bit): the
+    # conv weight is BatchNormalization (inference form) of constants
+    wraw = const("wraw", f32(1, 8, 27))
+    bnp = [const("bn_s", f32(8, lo=0.5, hi=1.5)), const("bn_b", np.zeros(8, np.float32)),
+           const("bn_m", f32(8, lo=-0.1, hi=0.1)), const("bn_v", f32(8, lo=0.5, hi=2.0))]
+    cs.append(Case("weight_standardization", "timm nf_resnet26 / resnetv2_50x1_bit StdConv2d",
+                   [node("BatchNormalization", ["wraw"] + [b.name for b in bnp], ["wn"], epsilon=1e-5),
+                    node("Reshape", ["wn", "wshape"], ["w"]),
+                    node("Conv", ["X", "w"], ["Y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])],
+                   [1, 3, 6, 7], [wraw, const("wshape", np.array([8, 3, 3, 3], np.int64))] + bnp,
+                   counts={"CONV_2D": 1}))
     return cs
 
 

@@ -2,6 +2,7 @@
  * LayerNormalization, InstanceNormalization and LRN: parameters and shape
  * inference.
  */
+#include <math.h>
 #include <string.h>
 
 #include "ops/opattr.h"
@@ -59,6 +60,51 @@ Status bn_infer(Ctx *cx, Graph *g, Node *n) {
   for (int i = 1; i < n->nout; i++)
     if (n->out[i])
       op_set_out(n->out[i], n->in[3]->dtype, 1, &p.channels);
+  return O2L_OK;
+}
+
+/* Constant BatchNormalization: weight standardization (timm's NFNet and
+ * BiT ScaledStdConv2d / StdConv2d) normalizes conv weights with
+ * F.batch_norm, which PyTorch exports as BatchNormalization over
+ * constants; folded, the Conv gets constant weights.  Declines when a
+ * training-only output is read. */
+Status bn_fold(Ctx *cx, Graph *g, Node *n) {
+  BatchNormParams p;
+  TRY(bn_params(cx, g, n, &p));
+  for (int i = 1; i < n->nout; i++)
+    if (n->out[i] && (n->out[i]->nuses || n->out[i]->is_output))
+      return O2L_OK;
+  const Value *x = n->in[0];
+  Value *y = n->out[0];
+  double *k = arena_alloc(cx->arena, sizeof(double) * 2 * (size_t)p.channels, 8);
+  void *out = k ? op_fold_alloc(cx, y) : NULL;
+  if (!out)
+    return k ? cx->status : ctx_oom(cx, "folding BatchNormalization");
+  for (int64_t c = 0; c < p.channels; c++) { /* y = x * k0 + k1 */
+    double g_ = load_as_f64(n->in[1]->data, n->in[1]->dtype, (size_t)c);
+    double b = load_as_f64(n->in[2]->data, n->in[2]->dtype, (size_t)c);
+    double m = load_as_f64(n->in[3]->data, n->in[3]->dtype, (size_t)c);
+    double v = load_as_f64(n->in[4]->data, n->in[4]->dtype, (size_t)c);
+    k[2 * c] = g_ / sqrt(v + p.epsilon);
+    k[2 * c + 1] = b - m * k[2 * c];
+  }
+  int64_t inner = 1, total = op_numel(y);
+  for (int i = 2; i < x->rank; i++)
+    inner *= x->dims[i];
+  bool f32 = x->dtype == DT_F32 && y->dtype == DT_F32;
+  for (int64_t i0 = 0; i0 < total; i0 += inner) { /* one channel row */
+    int64_t c = (i0 / inner) % p.channels;
+    for (int64_t i = i0; i < i0 + inner; i++) {
+      if (f32) { /* weights: millions of elements, no per-element switch */
+        float v;
+        memcpy(&v, (const char *)x->data + 4 * i, 4);
+        ((float *)out)[i] = (float)(v * k[2 * c] + k[2 * c + 1]);
+      } else {
+        double v = load_as_f64(x->data, x->dtype, (size_t)i);
+        store_from_f64(out, y->dtype, (size_t)i, v * k[2 * c] + k[2 * c + 1]);
+      }
+    }
+  }
   return O2L_OK;
 }
 
