@@ -33,6 +33,7 @@ import tempfile
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
 
 import onnxruntime as ort
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -64,7 +65,9 @@ class Case:
         self.counts.update(counts or {})
         self.rtol, self.atol, self.refuse = rtol, atol, refuse
         # skip_ref: why LiteRT's reference kernels are not compared;
-        # ref_fn(feeds) -> outputs: numpy reference where onnxruntime has none
+        # ref_fn(feeds) -> outputs: numpy reference where onnxruntime has
+        # none, or "onnx": onnx's reference evaluator (opsets onnxruntime
+        # does not load yet)
         self.skip_ref, self.ref_fn = skip_ref, ref_fn
 
     def model(self):
@@ -295,9 +298,15 @@ def cases_norm():
                    [node("LayerNormalization", ["a", "sc", "bi"], ["y", "mu", "inv"], axis=-1)],
                    [("a", F32, [2, 5, 6])], [("y", F32), ("mu", F32), ("inv", F32)],
                    [const("sc", f32(6, lo=0.5, hi=1.5)), const("bi", f32(6))], opset=17))
+    # Scale / B computed at run time: applied in the data's axis order
     cs.append(Case("LayerNorm_runtime_scale", [node("LayerNormalization", ["a", "s"], ["y"])],
-                   [("a", F32, [2, 6]), ("s", F32, [6])], [("y", F32)], opset=17,
-                   refuse="Scale 's' is computed at run time"))
+                   [("a", F32, [2, 6]), ("s", F32, [6])], [("y", F32)], opset=17))
+    cs.append(map_case("LayerNorm_runtime_params_map", [H, W], C, [
+        node("LayerNormalization", ["feat", "s", "b"], ["y"], axis=2)], [("y", F32)],
+        extra_inputs=[("s", F32, [W]), ("b", F32, [H, W])], opset=17))
+    cs.append(map_case("InstanceNorm_runtime_params", [H, W], C, [
+        node("InstanceNormalization", ["feat", "s", "b"], ["y"])], [("y", F32)],
+        extra_inputs=[("s", F32, [C]), ("b", F32, [C])], n=2))
     # ConvNeXt: conv -> permute(0,2,3,1) -> LayerNorm(C) -> Linear -> permute back
     lnw = [const("g", f32(C, lo=0.5, hi=1.5)), const("be", f32(C)),
            const("fc", f32(C, 2 * C)), const("fcb", f32(2 * C)),
@@ -547,6 +556,10 @@ def cases_space():
                             node("Conv", ["s", "w2"], ["y"])], [("y", F32)],
                            [const("w2", f32(4, 3 * b * b, 1, 1))], n=2, opset=opset,
                            counts={"SPACE_TO_DEPTH": 1}))
+    cs.append(map_case("SpaceToDepth_CRD_opset28", [6, 12], 3,
+                       [node("SpaceToDepth", ["feat"], ["y"], blocksize=2, mode="CRD")],
+                       [("y", F32)], n=2, opset=28, ref_fn="onnx",
+                       counts={"TRANSPOSE": 1, "SPACE_TO_DEPTH": 0}))
     cs.append(Case("SpaceToDepth_plain", [
         node("Reshape", ["a", "shp"], ["r"]), node("SpaceToDepth", ["r"], ["y"], blocksize=2)],
         [("a", F32, [2, 3 * 4 * 6])], [("y", F32)],
@@ -624,6 +637,12 @@ def cases_reduce():
                    [("a", I32, [4, 10])], [("v", I32)], [kk(3)], opset=11,
                    feeds={"a": RNG.permutation(40).reshape(4, 10).astype(np.int32)},
                    counts={"CAST": 0}))
+    ties = RNG.integers(0, 3, [4, 10]).astype(np.float32)  # lower index first
+    for largest in (1, 0):
+        cs.append(Case(f"TopK_ties_largest{largest}", [
+            node("TopK", ["a", "k"], ["v", "i"], largest=largest)],
+            [("a", F32, [4, 10])], [("v", F32), ("i", I64)], [kk(6)], opset=11,
+            feeds={"a": ties}))
     cs.append(Case("TopK_k_too_large", [node("TopK", ["a", "k"], ["v", "i"])],
                    [("a", F32, [3, 4])], [("v", F32), ("i", I64)], [kk(5)], opset=11,
                    refuse="outside [0, 4]"))
@@ -647,9 +666,12 @@ def cases_reduce():
                    [("a", F32, [4, 6]), ("b", F32, [6])], [("y", F32)],
                    feeds={"a": f32(4, 6, lo=-10, hi=10),
                           "b": np.array([1.5, -2.5, 3.0, -0.5, 4.0, 7.0], np.float32)}))
+    # floats with fmod=0 (floored, like numpy's %): valid from opset 28
+    fa, fb = f32(4, 6, lo=-10, hi=10), np.array([1.5, -2.5, 3.0, -0.5, 4.0, 7.0], np.float32)
     cs.append(Case("Mod_float_fmod0", [node("Mod", ["a", "b"], ["y"])],
-                   [("a", F32, [4]), ("b", F32, [4])], [("y", F32)],
-                   refuse="fmod=0 is for integers"))
+                   [("a", F32, [4, 6]), ("b", F32, [6])], [("y", F32)],
+                   feeds={"a": fa, "b": fb}, ref_fn=lambda f: {"y": np.mod(f["a"], f["b"])},
+                   counts={"FLOOR_MOD": 1}))
     return cs
 
 
@@ -743,7 +765,11 @@ def run_case(case, binary, tmp, keep_io):
     if p.returncode != 0:
         return [f"convert failed ({p.returncode}): {p.stderr.strip()}"], {}
     feeds = case.feed()
-    refs = case.ref_fn(feeds) if case.ref_fn else reference(path, feeds)
+    if case.ref_fn == "onnx":  # onnx's own reference evaluator
+        ev = ReferenceEvaluator(path)
+        refs = dict(zip(ev.output_names, ev.run(None, feeds)))
+    else:
+        refs = case.ref_fn(feeds) if case.ref_fn else reference(path, feeds)
     errs = []
     for res in RESOLVERS:
         if res == OpResolverType.BUILTIN_REF and case.skip_ref:

@@ -449,10 +449,9 @@ Status binary_lower(Lower *lw, Node *n) {
 
 /* ---- Mod ---------------------------------------------------------------------- */
 
-/* fmod = 0 (integers: the sign of the divisor, Python's %) is FLOOR_MOD.
- * fmod = 1 (C's fmod: the sign of the dividend; what floats always use) is
- * FLOOR_MOD of the magnitudes, negated where a < 0; |b| of a constant b is
- * computed here. */
+/* fmod = 0 (the sign of the divisor, Python's %) is FLOOR_MOD.  fmod = 1
+ * (C's fmod: the sign of the dividend) is FLOOR_MOD of the magnitudes,
+ * negated where a < 0; |b| of a constant b is computed here. */
 Status mod_lower(Lower *lw, Node *n) {
   bool c_fmod;
   TRY(mod_params(lw->cx, lw->src, n, &c_fmod));

@@ -19,7 +19,10 @@
  *     InstanceNormalization, Reshape back) sees the NHWC data as
  *     [N, HW, G, C/G] and reduces axes 1 and 3: still no TRANSPOSE.
  * Only data whose pieces straddle an axis boundary unevenly, or a view of
- * more than 5 dimensions, is first converted to an axis order.
+ * more than 5 dimensions, is first converted to an axis order.  Scale and
+ * bias computed at run time (ONNX's own tests feed them as inputs) are
+ * applied with the data seen in its axis order, the parameters read in
+ * that order.
  *
  * LRN is LOCAL_RESPONSE_NORMALIZATION over the channels, which must be
  * the last stored axis (they are in a channels-last map): ONNX's window
@@ -160,9 +163,11 @@ static bool nview_build(const Layout *L, const Value *x, const bool *red,
 }
 
 /* x's data as a view normalized over red[]: in its stored order if that
- * splits along x's axes, else converted to an axis order first. */
+ * splits along x's axes, else converted to an axis order first.  With
+ * perm non-NULL the data is always taken in an axis order, written there
+ * (runtime parameters are read in that order). */
 static Status nview_of(Lower *lw, Value *x, const bool *red, NView *v,
-                       const char *why) {
+                       const char *why, int *perm) {
   memset(v, 0, sizeof *v);
   Value *t = lw_in_asis(lw, x);
   if (!t)
@@ -171,8 +176,10 @@ static Status nview_of(Lower *lw, Value *x, const bool *red, NView *v,
     layout_plain(&v->L);
   else
     v->L = *lw_layout(lw, x);
-  if (!nview_build(&v->L, x, red, v)) {
-    int perm[O2L_MAX_RANK], fb[O2L_MAX_RANK];
+  if (perm || !nview_build(&v->L, x, red, v)) {
+    int own[O2L_MAX_RANK], fb[O2L_MAX_RANK];
+    if (!perm)
+      perm = own;
     perm_channels_last(x->rank, fb);
     if (!(t = lw_in_any(lw, x, fb, perm, why)))
       return failed(lw);
@@ -298,9 +305,10 @@ static Value *emit_mean(Lower *lw, const NView *v, Value *a, const char *sfx) {
 }
 
 /* y = (x - mean) * rsqrt(var + eps) * scale + shift, with scale / shift
- * omitted when NULL; the last operator writes the node's output. */
+ * omitted when NULL; the last operator writes the node's output unless
+ * more operators follow. */
 static Value *normalize(Lower *lw, const NView *v, double eps, Value *scale,
-                        Value *shift, NormOut *no) {
+                        Value *shift, bool more, NormOut *no) {
   const int64_t *d = v->dims;
   int r = v->rank;
   Value *mean = emit_mean(lw, v, v->t, "mean");
@@ -317,15 +325,55 @@ static Value *normalize(Lower *lw, const NView *v, double eps, Value *scale,
     if (!inv || !lw_op(lw, TFL_RSQRT, 1, &ve, 1, &inv))
       inv = NULL;
   }
-  Value *y = emit2(lw, TFL_MUL, dev, inv, scale || shift ? "normalized" : NULL,
-                   d, r);
+  Value *y = emit2(lw, TFL_MUL, dev, inv,
+                   scale || shift || more ? "normalized" : NULL, d, r);
   if (scale)
-    y = emit2(lw, TFL_MUL, y, scale, shift ? "scaled" : NULL, d, r);
+    y = emit2(lw, TFL_MUL, y, scale, shift || more ? "scaled" : NULL, d, r);
   if (shift)
-    y = emit2(lw, TFL_ADD, y, shift, NULL, d, r);
+    y = emit2(lw, TFL_ADD, y, shift, more ? "shifted" : NULL, d, r);
   no->mean = mean;
   no->inv = inv;
   return y;
+}
+
+/* Scale / B computed at run time: the normalized data, seen with x's axes
+ * in order P, times and plus the parameters read in that order.  in_axis
+ * >= 0: the parameter is 1-D along that axis of x (InstanceNormalization's
+ * per-channel ones); else it broadcasts numpy style (LayerNormalization). */
+static Value *affine_runtime(Lower *lw, Node *n, Value *y, const int *P,
+                             int in_axis) {
+  Value *x = n->in[0];
+  int r = x->rank;
+  int64_t pd[O2L_MAX_RANK];
+  perm_apply(r, x->dims, P, pd);
+  y = lw_reshape(lw, y, r, pd, "axes");
+  for (int i = 1; i <= 2 && y; i++) {
+    Value *pv = op_in(n, i);
+    if (!pv)
+      continue;
+    const char *why = "normalization parameters in the data's axis order";
+    Value *c;
+    if (in_axis >= 0) {
+      int64_t cd[O2L_MAX_RANK];
+      int zero = 0;
+      for (int j = 0; j < r; j++)
+        cd[j] = P[j] == in_axis ? x->dims[in_axis] : 1;
+      c = lw_in_perm(lw, pv, &zero, r, cd, why);
+    } else {
+      c = lw_in_bcast(lw, pv, r, P, why);
+    }
+    bool last = i == 2 || !op_in(n, 2);
+    y = emit2(lw, i == 1 ? TFL_MUL : TFL_ADD, y, c,
+              last ? NULL : "scaled", pd, r);
+  }
+  return y;
+}
+
+static bool has_runtime_param(const Node *n) {
+  for (int i = 1; i <= 2; i++)
+    if (op_in(n, i) && !value_is_const(n->in[i]))
+      return true;
+  return false;
 }
 
 /* ---- LayerNormalization ---------------------------------------------------- */
@@ -368,14 +416,6 @@ static Value *param_const(Lower *lw, Node *n, const NView *v, const bool *dep,
   return (mul ? one : zero) ? NULL : c;
 }
 
-static Status need_const(Lower *lw, Node *n, int i, const char *what) {
-  Value *v = op_in(n, i);
-  if (v && !value_is_const(v))
-    return lw_err(lw, O2L_ERR_UNSUPPORTED, "%s '%s' is computed at run time; "
-                  "only constant %s are supported", what, v->name, what);
-  return O2L_OK;
-}
-
 static Status need_f32(Lower *lw, const Value *x) {
   if (x->dtype != DT_F32)
     return lw_err(lw, O2L_ERR_UNSUPPORTED, "%s input: only float32 is "
@@ -388,22 +428,26 @@ Status layernorm_lower(Lower *lw, Node *n) {
   TRY(layernorm_params(lw->cx, lw->src, n, &p));
   Value *x = n->in[0];
   TRY(need_f32(lw, x));
-  TRY(need_const(lw, n, 1, "Scale"));
-  TRY(need_const(lw, n, 2, "B"));
-  bool red[O2L_MAX_RANK];
+  bool red[O2L_MAX_RANK], runtime = has_runtime_param(n);
   for (int a = 0; a < x->rank; a++)
     red[a] = a >= p.axis;
   NView v;
+  int P[O2L_MAX_RANK];
   TRY(nview_of(lw, x, red, &v, "LayerNormalization needs its input in an "
-               "axis order"));
+               "axis order", runtime ? P : NULL));
   BcastParam sc = {n->in[1], p.axis}, sh = {op_in(n, 2), p.axis};
-  bool e1, e2;
-  Value *scale = param_const(lw, n, &v, red, bcast_param, &sc, 1, true, &e1);
-  Value *shift = param_const(lw, n, &v, red, bcast_param, &sh, 2, false, &e2);
+  bool e1 = false, e2 = false;
+  Value *scale = NULL, *shift = NULL;
+  if (!runtime) {
+    scale = param_const(lw, n, &v, red, bcast_param, &sc, 1, true, &e1);
+    shift = param_const(lw, n, &v, red, bcast_param, &sh, 2, false, &e2);
+  }
   if (e1 || e2)
     return failed(lw);
   NormOut no;
-  Value *y = normalize(lw, &v, p.epsilon, scale, shift, &no);
+  Value *y = normalize(lw, &v, p.epsilon, scale, shift, runtime, &no);
+  if (y && runtime)
+    y = affine_runtime(lw, n, y, P, -1);
   if (!y || !no.mean || !no.inv)
     return failed(lw);
   lw_set_layout(lw, n->out[0], y, &v.L);
@@ -430,24 +474,28 @@ Status instnorm_lower(Lower *lw, Node *n) {
   TRY(instnorm_params(lw->cx, lw->src, n, &p));
   Value *x = n->in[0];
   TRY(need_f32(lw, x));
-  TRY(need_const(lw, n, 1, "scale"));
-  TRY(need_const(lw, n, 2, "B"));
   bool red[O2L_MAX_RANK], dep[O2L_MAX_RANK] = {false};
+  bool runtime = has_runtime_param(n);
   for (int a = 0; a < x->rank; a++)
     red[a] = a >= 2;
   dep[1] = true;
   NView v;
+  int P[O2L_MAX_RANK];
   TRY(nview_of(lw, x, red, &v, "InstanceNormalization needs its input in "
-               "an axis order"));
-  bool e1, e2;
-  Value *scale = param_const(lw, n, &v, dep, channel_param, n->in[1], 1, true,
-                             &e1);
-  Value *shift = param_const(lw, n, &v, dep, channel_param, n->in[2], 2, false,
-                             &e2);
+               "an axis order", runtime ? P : NULL));
+  bool e1 = false, e2 = false;
+  Value *scale = NULL, *shift = NULL;
+  if (!runtime) {
+    scale = param_const(lw, n, &v, dep, channel_param, n->in[1], 1, true, &e1);
+    shift = param_const(lw, n, &v, dep, channel_param, n->in[2], 2, false,
+                        &e2);
+  }
   if (e1 || e2)
     return failed(lw);
   NormOut no;
-  Value *y = normalize(lw, &v, p.epsilon, scale, shift, &no);
+  Value *y = normalize(lw, &v, p.epsilon, scale, shift, runtime, &no);
+  if (y && runtime)
+    y = affine_runtime(lw, n, y, P, 1);
   if (!y)
     return failed(lw);
   lw_set_layout(lw, n->out[0], y, &v.L);

@@ -2,8 +2,9 @@
  *
  * TFLite's DEPTH_TO_SPACE and SPACE_TO_DEPTH work on NHWC data and order
  * the block inside the channels as ONNX's DCR mode does (block row, block
- * column, then channel), so on a channels-last map DepthToSpace-DCR and
- * SpaceToDepth are one operator each.
+ * column, then channel), so on a channels-last map DepthToSpace and
+ * SpaceToDepth in DCR mode (SpaceToDepth's only mode before opset 28) are
+ * one operator each.
  *
  * PyTorch's PixelShuffle exports DepthToSpace in CRD mode (channel, then
  * block row, then block column).  When the map comes from a convolution
@@ -166,7 +167,7 @@ Status spacedepth_lower(Lower *lw, Node *n) {
   Value *t = is_cl && ok_type ? lw_in_perm(lw, x, cl, 0, NULL, NULL) : NULL;
   if (is_cl && ok_type && !t)
     return failed(lw);
-  if (t && (!d2s || !p.crd || absorb_crd(lw, x, t, b))) {
+  if (t && (!p.crd || (d2s && absorb_crd(lw, x, t, b)))) {
     int64_t od[4] = {p.out[0], p.out[2], p.out[3], p.out[1]};
     Value *out = lw_tensor(lw, NULL, x->dtype, 4, od);
     Node *op = out ? lw_op(lw, d2s ? TFL_DEPTH_TO_SPACE : TFL_SPACE_TO_DEPTH,
@@ -178,10 +179,11 @@ Status spacedepth_lower(Lower *lw, Node *n) {
     lw_set_perm(lw, y, out, cl);
     return O2L_OK;
   }
-  if (!d2s) { /* (N, C, H/b, b, W/b, b) -> (N, b, b, C, H/b, W/b) */
+  if (!d2s) { /* (N, C, H/b, b, W/b, b) -> DCR (N, b, b, C, H/b, W/b)
+               * or CRD (N, C, b, b, H/b, W/b) */
     int64_t v6[6] = {N, C, H / b, b, W / b, b};
-    int t6[6] = {0, 3, 5, 1, 2, 4};
-    return as_layout(lw, n, v6, t6);
+    int dcr[6] = {0, 3, 5, 1, 2, 4}, crd[6] = {0, 1, 3, 5, 2, 4};
+    return as_layout(lw, n, v6, p.crd ? crd : dcr);
   }
   int64_t cp = C / (b * b);
   if (p.crd) { /* (N, C', b, b, H, W) -> (N, C', H, b, W, b) */

@@ -247,12 +247,10 @@ Status binary_fold(Ctx *cx, Graph *g, Node *n) {
 Status mod_params(Ctx *cx, const Graph *g, const Node *n, bool *fmod) {
   (void)g;
   int64_t f;
+  *fmod = false;
   TRY(op_attr_int(cx, n, "fmod", 0, &f));
   if (f != 0 && f != 1)
     return op_invalid(cx, n, "fmod must be 0 or 1, got %lld", (long long)f);
-  if (!f && n->nin > 0 && n->in[0] && dtype_is_float(n->in[0]->dtype))
-    return op_invalid(cx, n, "fmod=0 is for integers; a %s input needs "
-                      "fmod=1", dtype_name(n->in[0]->dtype));
   *fmod = f != 0;
   return O2L_OK;
 }

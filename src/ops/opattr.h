@@ -223,8 +223,9 @@ typedef struct ClipParams {
 } ClipParams;
 Status clip_params(Ctx *cx, const Graph *g, const Node *n, ClipParams *p);
 
-/* Mod: binary with broadcasting; *fmod from the attribute (0 or 1), which
- * must be 1 for float inputs. */
+/* Mod: binary with broadcasting; *fmod from the attribute (0: the
+ * quotient is floored, Python's %; 1: truncated, C's fmod).  Before opset
+ * 28 floats had to use 1; 0 on floats is accepted at any opset. */
 Status mod_params(Ctx *cx, const Graph *g, const Node *n, bool *fmod);
 
 /* The activations added with their decompositions (eltwise.c): Gelu
@@ -388,8 +389,8 @@ typedef struct TransposeParams {
 Status transpose_params(Ctx *cx, const Graph *g, const Node *n,
                         TransposeParams *p);
 
-/* DepthToSpace (mode "DCR", or "CRD" from opset 11) and SpaceToDepth on
- * X (N, C, H, W) with blocksize b >= 1.  DepthToSpace: C divisible by b*b,
+/* DepthToSpace (mode "DCR", or "CRD" from opset 11) and SpaceToDepth (the
+ * same modes from opset 28) on X (N, C, H, W) with blocksize b >= 1.  DepthToSpace: C divisible by b*b,
  * out (N, C/(b*b), H*b, W*b); SpaceToDepth: H and W divisible by b, out
  * (N, C*b*b, H/b, W/b). */
 typedef struct SpaceDepthParams {

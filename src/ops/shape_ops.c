@@ -1373,14 +1373,15 @@ Status spacedepth_params(Ctx *cx, const Graph *g, const Node *n,
                       (long long)p->block);
   int64_t b = p->block, N = x->dims[0], C = x->dims[1], H = x->dims[2],
           W = x->dims[3];
+  /* mode: DepthToSpace from opset 11, SpaceToDepth from 28 */
+  const char *mode = "DCR";
+  if (op_opset(g) >= (n->op == OP_DepthToSpace ? 11 : 28))
+    TRY(op_attr_str(cx, n, "mode", "DCR", &mode));
+  if (strcmp(mode, "DCR") && strcmp(mode, "CRD"))
+    return op_invalid(cx, n, "mode must be \"DCR\" or \"CRD\", got \"%s\"",
+                      mode);
+  p->crd = strcmp(mode, "CRD") == 0;
   if (n->op == OP_DepthToSpace) {
-    const char *mode = "DCR";
-    if (op_opset(g) >= 11)
-      TRY(op_attr_str(cx, n, "mode", "DCR", &mode));
-    if (strcmp(mode, "DCR") && strcmp(mode, "CRD"))
-      return op_invalid(cx, n, "mode must be \"DCR\" or \"CRD\", got \"%s\"",
-                        mode);
-    p->crd = strcmp(mode, "CRD") == 0;
     if (C % (b * b))
       return op_invalid(cx, n, "%lld channels are not divisible by "
                         "blocksize^2 = %lld", (long long)C, (long long)(b * b));

@@ -382,6 +382,18 @@ static void test_norm_lowering(void) {
     CHECK(m && DIMS(m->in[0], 30, 4) && load_i32(m->in[1]->data, 0) == 1);
     done(&t, out);
   }
+  { /* Scale and B computed at run time: MUL / ADD in the data's order */
+    SETUP(17, 2, 5, 6);
+    Value *sc = tb_input(&t, "sc", DT_F32, 1, IV(6));
+    Value *b = tb_input(&t, "b", DT_F32, 2, IV(5, 6));
+    Value *y = tb_op(&t, "LayerNormalization", "ln", INS(x, sc, b), ATTRS(A_i("axis", 1)));
+    CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+    Node *mul = find(out, TFL_MUL, 2), *add = find(out, TFL_ADD, 1);
+    CHECK(mul && DIMS(mul->in[0], 2, 5, 6) && DIMS(mul->in[1], 1, 1, 6));
+    CHECK(add && DIMS(add->in[1], 1, 5, 6) && !strcmp(add->out[0]->name, y->name));
+    CHECK(count(out, TFL_TRANSPOSE) == 0);
+    done(&t, out);
+  }
   { /* LRN: odd sizes only */
     SETUP(13, 1, 4, 5, 6);
     Value *y = tb_op(&t, "LRN", "lrn", INS(x),
@@ -571,6 +583,18 @@ static void test_spacedepth_infer(void) {
     CHECK(msg_has(&t, "DepthToSpace 'd': mode must be \"DCR\" or \"CRD\""));
     done(&t, out);
   }
+  { /* SpaceToDepth has a mode from opset 28 only */
+    SETUP(28, 1, 2, 4, 4);
+    Value *s = tb_op(&t, "SpaceToDepth", "s", INS(x), ATTRS(A_i("blocksize", 2),
+                                                          A_s("mode", "CRD")));
+    CHECK(tb_infer(&t) == O2L_OK && SHAPE(s, 1, 8, 2, 2));
+    SpaceDepthParams p;
+    CHECK(spacedepth_params(&t.cx, t.g, s->producer ? s->producer : t.g->nodes[0],
+                            &p) == O2L_OK && p.crd);
+    t.g->opset = 13;
+    CHECK(spacedepth_params(&t.cx, t.g, t.g->nodes[0], &p) == O2L_OK && !p.crd);
+    done(&t, out);
+  }
   {
     SETUP(13, 1, 8, 3, 3);
     tb_op(&t, "SpaceToDepth", "s", INS(x), ATTRS(A_i("blocksize", 2)));
@@ -758,12 +782,22 @@ static void test_mod(void) {
     CHECK(msg_has(&t, "Mod 'mz': integer modulo by zero"));
     tb_free(&t);
   }
-  {
-    SETUP(13, 4);
-    tb_op(&t, "Mod", "mf", INS(x, x), NOATTR);
+  { /* floats: fmod=0 floors (valid from opset 28), fmod=1 truncates */
+    TB t;
+    tb_init(&t, 13);
+    float a[2] = {-7.5f, 7.5f}, b[2] = {2.0f, -2.0f};
+    Value *ca = tb_const(&t, "a", DT_F32, 1, IV(2), a);
+    Value *cb = tb_const(&t, "b", DT_F32, 1, IV(2), b);
+    Value *m0 = tb_op(&t, "Mod", "m0", INS(ca, cb), NOATTR);
+    Value *m1 = tb_op(&t, "Mod", "m1", INS(ca, cb), ATTRS(A_i("fmod", 1)));
+    tb_op(&t, "Mod", "m2", INS(ca, cb), ATTRS(A_i("fmod", 2)));
     CHECK(tb_infer(&t) == O2L_ERR_INVALID);
-    CHECK(msg_has(&t, "Mod 'mf': fmod=0 is for integers; a float32 input needs fmod=1"));
-    done(&t, out);
+    CHECK(msg_has(&t, "Mod 'm2': fmod must be 0 or 1, got 2"));
+    CHECK(value_is_const(m0) && load_f32(m0->data, 0) == 0.5f &&
+          load_f32(m0->data, 1) == -0.5f);
+    CHECK(value_is_const(m1) && load_f32(m1->data, 0) == -1.5f &&
+          load_f32(m1->data, 1) == 1.5f);
+    tb_free(&t);
   }
   { /* integer fmod=0 is one FLOOR_MOD */
     TB t;
