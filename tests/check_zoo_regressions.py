@@ -204,8 +204,52 @@ def softmax_cases():
     return cs
 
 
+# ---- re-parameterizable branches (RepVGG, MobileOne, RepGhost) -----------
+
+def bn_params(prefix, c):
+    return [const(prefix + "_s", f32(c, lo=0.5, hi=1.5)), const(prefix + "_b", f32(c)),
+            const(prefix + "_m", f32(c, lo=-0.2, hi=0.2)), const(prefix + "_v", f32(c, lo=0.5, hi=2.0))]
+
+
+def branch_cases():
+    cs = []
+    c0, i0 = conv("c0", "X", "x0", 3, 8, k=3, pad=1)
+    pre = [c0, node("Relu", ["x0"], ["x"])]
+    k3, j3 = conv("k3", "x", "a3", 8, 8, k=3, pad=1)
+    k1, j1 = conv("k1", "x", "a1", 8, 8, k=1)
+    k5, j5 = conv("k5", "x", "a5", 8, 8, k=5, pad=2)
+    bn = bn_params("bn", 8)
+    bnn = node("BatchNormalization", ["x"] + [b.name for b in bn], ["id"])
+    cs.append(Case("repvgg_block", "timm repvgg_a0: conv3x3(x) + conv1x1(x) + BN(x)",
+                   pre + [k3, k1, bnn, node("Add", ["a3", "a1"], ["s"]), node("Add", ["s", "id"], ["r"]),
+                          node("Relu", ["r"], ["Y"])],
+                   [1, 3, 6, 7], i0 + j3 + j1 + bn, counts={"CONV_2D": 2, "ADD": 0, "MUL": 0}))
+    cs.append(Case("mobileone_block", "timm mobileone_s0: 0 + conv1x1 + conv3x3 + conv5x5 + x",
+                   pre + [k1, k3, k5, node("Add", ["zero", "a1"], ["s0"]), node("Add", ["s0", "a3"], ["s1"]),
+                          node("Add", ["a5", "s1"], ["s2"]), node("Add", ["s2", "x"], ["Y"])],
+                   [1, 3, 6, 7], i0 + j3 + j1 + j5 + [const("zero", np.float32(0))],
+                   counts={"CONV_2D": 2, "ADD": 0}))
+    dw, jd = conv("dw", "x", "d", 8, 8, k=3, pad=1, group=8)
+    cs.append(Case("repghost_dw_bn", "timm repghostnet_050: depthwise conv(x) + fusion BN(x)",
+                   pre + [dw, bnn, node("Add", ["d", "id"], ["Y"])],
+                   [1, 3, 6, 7], i0 + jd + bn, counts={"DEPTHWISE_CONV_2D": 1, "ADD": 0, "MUL": 0}))
+    # not mergeable: the taps of a dilated 3x3 are not on a plain 3x3's
+    kd = node("Conv", ["x", "kd_w", "kd_b"], ["ad"], kernel_shape=[3, 3], pads=[2, 2, 2, 2],
+              dilations=[2, 2])
+    cs.append(Case("dilated_not_merged", "dilation 2 + dilation 1: stays two convs",
+                   pre + [k3, kd, node("Add", ["a3", "ad"], ["Y"])],
+                   [1, 3, 6, 7], i0 + j3 + [const("kd_w", f32(8, 8, 3, 3) * 0.5), const("kd_b", f32(8))],
+                   counts={"CONV_2D": 3, "ADD": 1}))
+    s2, j2 = conv("s2", "x", "b2", 8, 8, k=3, stride=2, pad=1)
+    cs.append(Case("strided_identity_not_merged", "stride-2 conv + pooled x: stays",
+                   pre + [s2, node("MaxPool", ["x"], ["px"], kernel_shape=[1, 1], strides=[2, 2]),
+                          node("Add", ["b2", "px"], ["Y"])],
+                   [1, 3, 6, 6], i0 + j2, counts={"ADD": 1}))
+    return cs
+
+
 def all_cases():
-    return hswish_cases() + misc_cases() + softmax_cases()
+    return hswish_cases() + misc_cases() + softmax_cases() + branch_cases()
 
 
 # ---- running -----------------------------------------------------------------

@@ -8,7 +8,8 @@
  * Flatten / Squeeze / Unsqueeze / Expand / Tile to the same shape, Cast to
  * the same type, Transpose with the identity permutation, a Slice taking
  * everything, a Pad of zeros, a one-input Concat, a 1x1 stride-1 pool
- * (PyTorch's adaptive pool to the size it already has: VGG, AlexNet).
+ * (PyTorch's adaptive pool to the size it already has: VGG, AlexNet),
+ * x + 0, x - 0, x * 1 and x / 1 that do not broadcast x.
  *
  * Graph output names survive: when the removed node writes a graph output,
  * its input's producer is made to write the output value directly, if the
@@ -25,10 +26,41 @@ static bool same_type_shape(const Node *n) {
          value_same_shape(n->in[0], n->out[0]);
 }
 
+/* A constant whose every element is v (the neutral operand of an
+ * arithmetic operator). */
+static bool all_equal(const Value *c, double v) {
+  if (!c || !value_is_const(c) || !(dtype_is_float(c->dtype) || dtype_is_int(c->dtype)))
+    return false;
+  int64_t k = value_numel(c);
+  for (int64_t i = 0; i < k; i++)
+    if (load_as_f64(c->data, c->dtype, (size_t)i) != v)
+      return false;
+  return k > 0;
+}
+
+/* x + 0, x - 0, x * 1, x / 1 (MobileOne's `out = 0; out += branch(x)`).
+ * A commutative operator with the neutral constant first gets its inputs
+ * swapped, so input 0 is the data. */
+static bool arith_identity(Node *n) {
+  if (n->nin != 2 || !n->in[0] || !n->in[1])
+    return false;
+  double neutral = n->op == OP_Add || n->op == OP_Sub ? 0.0 : 1.0;
+  bool commutes = n->op == OP_Add || n->op == OP_Mul;
+  if (commutes && all_equal(n->in[0], neutral) && !value_is_const(n->in[1])) {
+    Value *t = n->in[0];
+    n->in[0] = n->in[1];
+    n->in[1] = t;
+  }
+  return all_equal(n->in[1], neutral);
+}
+
 /* True if n (shapes inferred, parameters valid) copies input 0 unchanged. */
 static Status is_noop(Ctx *cx, Graph *g, Node *n, bool *noop) {
   *noop = false;
   if (n->nin < 1 || !n->in[0] || n->nout < 1 || !n->out[0])
+    return O2L_OK;
+  if ((n->op == OP_Add || n->op == OP_Sub || n->op == OP_Mul ||
+       n->op == OP_Div) && !arith_identity(n))
     return O2L_OK;
   const OpDef *d = op_def(n->op);
   if (d->flags & F_NOOP) {
@@ -41,6 +73,7 @@ static Status is_noop(Ctx *cx, Graph *g, Node *n, bool *noop) {
   switch (n->op) {
   case OP_Reshape: case OP_Flatten: case OP_Squeeze: case OP_Unsqueeze:
   case OP_Expand: case OP_Tile: case OP_Cast:
+  case OP_Add: case OP_Sub: case OP_Mul: case OP_Div:
     *noop = true;
     break;
   case OP_Concat:
