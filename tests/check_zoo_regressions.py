@@ -248,8 +248,28 @@ def branch_cases():
     return cs
 
 
+# ---- CumSum (timm edgenext: positional encoding from a mask of ones) -------
+
+def cumsum_cases():
+    cs = []
+    c0, i0 = conv("c0", "X", "f", 3, 4, k=3, pad=1)
+    cs.append(Case("cumsum_const_posenc", "edgenext PositionalEncodingFourier: ones.cumsum(1), folded",
+                   [c0, node("ConstantOfShape", ["shp"], ["ones"],
+                             value=helper.make_tensor("v", F32, [1], [1.0])),
+                    node("CumSum", ["ones", "ax1"], ["pe"]), node("Add", ["f", "pe"], ["Y"])],
+                   [1, 3, 6, 7], i0 + [const("shp", np.array([1, 1, 6, 7], np.int64)),
+                                       const("ax1", np.array(2, np.int64))],
+                   counts={"CUMSUM": 0, "ADD": 1}))
+    for ex, rev in ((0, 0), (1, 0), (0, 1), (1, 1)):
+        cs.append(Case("cumsum_runtime_h_e%d_r%d" % (ex, rev), "CumSum over H of a channels-last map",
+                       [c0, node("CumSum", ["f", "ax"], ["Y"], exclusive=ex, reverse=rev)],
+                       [1, 3, 6, 7], i0 + [const("ax", np.array(2, np.int32))],
+                       counts={"CUMSUM": 1}))
+    return cs
+
+
 def all_cases():
-    return hswish_cases() + misc_cases() + softmax_cases() + branch_cases()
+    return hswish_cases() + misc_cases() + softmax_cases() + branch_cases() + cumsum_cases()
 
 
 # ---- running -----------------------------------------------------------------
