@@ -357,6 +357,17 @@ def cases_norm():
              const("ones", np.ones(G, np.float32)), const("zeros", np.zeros(G, np.float32)),
              const("gam", f32(C, 1, 1, lo=0.5, hi=1.5)), const("bet", f32(C, 1, 1)),
              const("w2", f32(4, C, 1, 1))], n=2, opset=opset, counts={"MEAN": 2}))
+    # GroupNormalization itself: per group before opset 21, per channel from 21
+    for G, opset, spatial in ((2, 21, [H, W]), (3, 18, [H, W]), (6, 21, [3, 4, 5]), (1, 21, [H, W])):
+        nparam = C if opset >= 21 else G
+        cs.append(map_case(f"GroupNormalization_G{G}_{len(spatial)}d_opset{opset}", spatial, C, [
+            node("GroupNormalization", ["feat", "gs", "gb"], ["y"], num_groups=G,
+                 epsilon=1e-4)], [("y", F32)],
+            [const("gs", f32(nparam, lo=0.5, hi=1.5)), const("gb", f32(nparam))], n=2,
+            opset=opset, counts={"MEAN": 2}, ref_fn="onnx"))
+    cs.append(map_case("GroupNormalization_runtime_params", [H, W], C, [
+        node("GroupNormalization", ["feat", "gs", "gb"], ["y"], num_groups=3)], [("y", F32)],
+        extra_inputs=[("gs", F32, [C]), ("gb", F32, [C])], n=2, opset=21, ref_fn="onnx"))
     # LRN: odd sizes map onto LOCAL_RESPONSE_NORMALIZATION, even ones are refused
     # LiteRT's reference LRN kernel sums channels [c-r, c+r) (one short of
     # TF's [c-r, c+r]); the builtin kernel is TF's, so only it is compared.

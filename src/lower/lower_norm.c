@@ -1,6 +1,7 @@
-/* lower_norm.c - LayerNormalization, InstanceNormalization and LRN.
+/* lower_norm.c - LayerNormalization, InstanceNormalization,
+ * GroupNormalization and LRN.
  *
- * TFLite has no layer or instance normalization; both become
+ * TFLite has no layer, instance or group normalization; they become
  *   mean = MEAN(x), d = x - mean, var = MEAN(d*d), inv = RSQRT(var + eps),
  *   y = d * inv * scale + bias
  * over the normalized axes.  They work on the data in whatever order it
@@ -16,8 +17,9 @@
  *   - InstanceNormalization of a channels-last map is MEAN over [N,HW,C]'s
  *     middle axis;
  *   - GroupNorm as PyTorch exports it (Reshape to (N, G, C/G*H*W),
- *     InstanceNormalization, Reshape back) sees the NHWC data as
- *     [N, HW, G, C/G] and reduces axes 1 and 3: still no TRANSPOSE.
+ *     InstanceNormalization, Reshape back), and GroupNormalization, which
+ *     is defined through that reshape, see the NHWC data as
+ *     [N, HW, G, C/G] and reduce axes 1 and 3: still no TRANSPOSE.
  * Only data whose pieces straddle an axis boundary unevenly, or a view of
  * more than 5 dimensions, is first converted to an axis order.  Scale and
  * bias computed at run time (ONNX's own tests feed them as inputs) are
@@ -44,6 +46,8 @@
 typedef struct NView {
   Value *t;                /* the data, reshaped to dims */
   Layout L;                /* order of that data relative to x */
+  int lrank;               /* the logical shape the axes refer to: x's, */
+  int64_t ldims[O2L_MAX_RANK]; /* or a reshape of it (GroupNorm) */
   int rank;
   int64_t dims[NV_SUB];
   bool red[NV_SUB];        /* a run of normalized axes */
@@ -88,15 +92,20 @@ static bool split_factor(int64_t lo, int64_t hi, const int64_t *cut, int ncut,
   return true;
 }
 
-/* The view of data stored with layout L of x (shape dims) where the axes
- * with red[] set are normalized; false when L does not split along x's
- * axes or the view would exceed NV_RANK dimensions. */
-static bool nview_build(const Layout *L, const Value *x, const bool *red,
-                        NView *v) {
-  int r = x->rank, nf = L->n;
+/* The view of data stored with layout L of a tensor of logical shape
+ * (r, dims) where the axes with red[] set are normalized; false when L
+ * does not split along those axes or the view would exceed NV_RANK
+ * dimensions. */
+static bool nview_build(const Layout *L, int r, const int64_t *dims,
+                        const bool *red, NView *v) {
+  int nf = L->n;
   int64_t f[LAYOUT_MAX], fs[LAYOUT_MAX], astride[O2L_MAX_RANK];
   int p[LAYOUT_MAX];
-  int64_t total = value_numel(x);
+  int64_t total = 1;
+  for (int a = 0; a < r; a++)
+    total *= dims[a];
+  v->lrank = r;
+  memcpy(v->ldims, dims, sizeof(int64_t) * (size_t)r);
   if (nf == 0) {
     nf = 1;
     f[0] = total;
@@ -116,7 +125,7 @@ static bool nview_build(const Layout *L, const Value *x, const bool *red,
   for (int a = r - 1; a >= 0; a--) {
     astride[a] = acc;
     cut[ncut++] = acc;
-    acc *= x->dims[a];
+    acc *= dims[a];
     cut[ncut++] = acc;
   }
   v->nsub = 0;
@@ -131,8 +140,8 @@ static bool nview_build(const Layout *L, const Value *x, const bool *red,
         continue;
       int own = -1;
       for (int a = 0; a < r && own < 0; a++)
-        if (x->dims[a] > 1 && st[q] >= astride[a] &&
-            st[q] < astride[a] * x->dims[a])
+        if (dims[a] > 1 && st[q] >= astride[a] &&
+            st[q] < astride[a] * dims[a])
           own = a;
       if (own < 0 || v->nsub == NV_SUB)
         return false;
@@ -166,8 +175,8 @@ static bool nview_build(const Layout *L, const Value *x, const bool *red,
  * splits along x's axes, else converted to an axis order first.  With
  * perm non-NULL the data is always taken in an axis order, written there
  * (runtime parameters are read in that order). */
-static Status nview_of(Lower *lw, Value *x, const bool *red, NView *v,
-                       const char *why, int *perm) {
+static Status nview_of(Lower *lw, Value *x, int r, const int64_t *dims,
+                       const bool *red, NView *v, const char *why, int *perm) {
   memset(v, 0, sizeof *v);
   Value *t = lw_in_asis(lw, x);
   if (!t)
@@ -176,7 +185,7 @@ static Status nview_of(Lower *lw, Value *x, const bool *red, NView *v,
     layout_plain(&v->L);
   else
     v->L = *lw_layout(lw, x);
-  if (perm || !nview_build(&v->L, x, red, v)) {
+  if (perm || !nview_build(&v->L, r, dims, red, v)) {
     int own[O2L_MAX_RANK], fb[O2L_MAX_RANK];
     if (!perm)
       perm = own;
@@ -184,7 +193,7 @@ static Status nview_of(Lower *lw, Value *x, const bool *red, NView *v,
     if (!(t = lw_in_any(lw, x, fb, perm, why)))
       return failed(lw);
     layout_from_perm(&v->L, x->rank, x->dims, perm);
-    if (!nview_build(&v->L, x, red, v))
+    if (!nview_build(&v->L, r, dims, red, v))
       return lw_err(lw, O2L_ERR_UNSUPPORTED, "normalizing a rank-%d tensor "
                     "whose axes cannot be grouped into at most %d runs",
                     x->rank, NV_RANK);
@@ -194,17 +203,36 @@ static Status nview_of(Lower *lw, Value *x, const bool *red, NView *v,
 }
 
 /* A value per element of x, as a function of its logical coordinates. */
-typedef double (*NvFn)(const void *ctx, const Value *x, const int64_t *coords);
+typedef double (*NvFn)(const void *ctx, int rank, const int64_t *coords);
+
+/* Which pieces a constant varies along: those of axis a with a logical
+ * stride >= dep_from[a]; dep_from[a] < 0: none of axis a. */
+typedef struct NvDep {
+  int64_t from[O2L_MAX_RANK];
+} NvDep;
+
+/* Varies along every piece of the axes with mask[a] set. */
+static NvDep nv_dep(int rank, const bool *mask) {
+  NvDep d;
+  for (int a = 0; a < rank; a++)
+    d.from[a] = mask[a] ? 0 : -1;
+  return d;
+}
+
+static bool nv_varies(const NvDep *d, const NView *v, int s) {
+  int64_t f = d->from[v->axis[s]];
+  return f >= 0 && v->lstride[s] >= f;
+}
 
 /* A constant shaped like the view with size 1 on every dimension holding
- * no piece of an axis in dep[], filled with fn.  *all_one / *all_zero say
+ * no piece it varies along, filled with fn.  *all_one / *all_zero say
  * whether the multiplication / addition by it can be left out. */
-static Value *nview_const(Lower *lw, const NView *v, const Value *x,
-                          const bool *dep, NvFn fn, const void *ctx,
+static Value *nview_const(Lower *lw, const NView *v, const NvDep *dep,
+                          NvFn fn, const void *ctx,
                           const char *sfx, bool *all_one, bool *all_zero) {
   bool vdep[NV_SUB] = {false};
   for (int s = 0; s < v->nsub; s++)
-    vdep[v->pos[s]] = vdep[v->pos[s]] || dep[v->axis[s]];
+    vdep[v->pos[s]] = vdep[v->pos[s]] || nv_varies(dep, v, s);
   int64_t cd[NV_SUB], n = 1, size[NV_SUB], lst[NV_SUB];
   int m = 0;
   for (int q = 0; q < v->rank; q++)
@@ -226,11 +254,11 @@ static Value *nview_const(Lower *lw, const NView *v, const Value *x,
     int64_t flat = 0, coords[O2L_MAX_RANK];
     for (int k = 0; k < m; k++)
       flat += idx[k] * lst[k];
-    for (int a = x->rank - 1; a >= 0; a--) {
-      coords[a] = flat % x->dims[a];
-      flat /= x->dims[a];
+    for (int a = v->lrank - 1; a >= 0; a--) {
+      coords[a] = flat % v->ldims[a];
+      flat /= v->ldims[a];
     }
-    d[e] = (float)fn(ctx, x, coords);
+    d[e] = (float)fn(ctx, v->lrank, coords);
     *all_one = *all_one && d[e] == 1.0f;
     *all_zero = *all_zero && d[e] == 0.0f;
     for (int k = m - 1; k >= 0; k--) {
@@ -384,13 +412,12 @@ typedef struct BcastParam {
   int axis;
 } BcastParam;
 
-static double bcast_param(const void *ctx, const Value *x,
-                          const int64_t *coords) {
+static double bcast_param(const void *ctx, int rank, const int64_t *coords) {
   const BcastParam *b = ctx;
   const Value *p = b->p;
   int64_t off = 0, acc = 1;
   for (int i = p->rank - 1; i >= 0; i--) {
-    int a = x->rank - p->rank + i;
+    int a = rank - p->rank + i;
     if (p->dims[i] > 1)
       off += coords[a] * acc;
     acc *= p->dims[i];
@@ -400,14 +427,14 @@ static double bcast_param(const void *ctx, const Value *x,
 
 /* Scale or shift constant of parameter input i, NULL (and no error) when it
  * is absent or neutral. */
-static Value *param_const(Lower *lw, Node *n, const NView *v, const bool *dep,
+static Value *param_const(Lower *lw, Node *n, const NView *v, const NvDep *dep,
                           NvFn fn, const void *ctx, int i, bool mul,
                           bool *err) {
   *err = false;
   if (!op_in(n, i))
     return NULL;
   bool one, zero;
-  Value *c = nview_const(lw, v, n->in[0], dep, fn, ctx,
+  Value *c = nview_const(lw, v, dep, fn, ctx,
                          mul ? "scale" : "shift", &one, &zero);
   if (!c) {
     *err = true;
@@ -433,14 +460,15 @@ Status layernorm_lower(Lower *lw, Node *n) {
     red[a] = a >= p.axis;
   NView v;
   int P[O2L_MAX_RANK];
-  TRY(nview_of(lw, x, red, &v, "LayerNormalization needs its input in an "
-               "axis order", runtime ? P : NULL));
+  TRY(nview_of(lw, x, x->rank, x->dims, red, &v, "LayerNormalization needs "
+               "its input in an axis order", runtime ? P : NULL));
   BcastParam sc = {n->in[1], p.axis}, sh = {op_in(n, 2), p.axis};
   bool e1 = false, e2 = false;
   Value *scale = NULL, *shift = NULL;
   if (!runtime) {
-    scale = param_const(lw, n, &v, red, bcast_param, &sc, 1, true, &e1);
-    shift = param_const(lw, n, &v, red, bcast_param, &sh, 2, false, &e2);
+    NvDep dep = nv_dep(x->rank, red);
+    scale = param_const(lw, n, &v, &dep, bcast_param, &sc, 1, true, &e1);
+    shift = param_const(lw, n, &v, &dep, bcast_param, &sh, 2, false, &e2);
   }
   if (e1 || e2)
     return failed(lw);
@@ -462,9 +490,8 @@ Status layernorm_lower(Lower *lw, Node *n) {
 
 /* ---- InstanceNormalization ---------------------------------------------------- */
 
-static double channel_param(const void *ctx, const Value *x,
-                            const int64_t *coords) {
-  (void)x;
+static double channel_param(const void *ctx, int rank, const int64_t *coords) {
+  (void)rank;
   const Value *p = ctx;
   return load_as_f64(p->data, p->dtype, (size_t)coords[1]);
 }
@@ -474,21 +501,82 @@ Status instnorm_lower(Lower *lw, Node *n) {
   TRY(instnorm_params(lw->cx, lw->src, n, &p));
   Value *x = n->in[0];
   TRY(need_f32(lw, x));
-  bool red[O2L_MAX_RANK], dep[O2L_MAX_RANK] = {false};
+  bool red[O2L_MAX_RANK], mask[O2L_MAX_RANK] = {false};
   bool runtime = has_runtime_param(n);
   for (int a = 0; a < x->rank; a++)
     red[a] = a >= 2;
-  dep[1] = true;
+  mask[1] = true;
+  NvDep dep = nv_dep(x->rank, mask);
   NView v;
   int P[O2L_MAX_RANK];
-  TRY(nview_of(lw, x, red, &v, "InstanceNormalization needs its input in "
-               "an axis order", runtime ? P : NULL));
+  TRY(nview_of(lw, x, x->rank, x->dims, red, &v, "InstanceNormalization "
+               "needs its input in an axis order", runtime ? P : NULL));
   bool e1 = false, e2 = false;
   Value *scale = NULL, *shift = NULL;
   if (!runtime) {
-    scale = param_const(lw, n, &v, dep, channel_param, n->in[1], 1, true, &e1);
-    shift = param_const(lw, n, &v, dep, channel_param, n->in[2], 2, false,
+    scale = param_const(lw, n, &v, &dep, channel_param, n->in[1], 1, true,
+                        &e1);
+    shift = param_const(lw, n, &v, &dep, channel_param, n->in[2], 2, false,
                         &e2);
+  }
+  if (e1 || e2)
+    return failed(lw);
+  NormOut no;
+  Value *y = normalize(lw, &v, p.epsilon, scale, shift, runtime, &no);
+  if (y && runtime)
+    y = affine_runtime(lw, n, y, P, 1);
+  if (!y)
+    return failed(lw);
+  lw_set_layout(lw, n->out[0], y, &v.L);
+  return O2L_OK;
+}
+
+/* ---- GroupNormalization ----------------------------------------------------------- */
+
+/* scale / bias of GroupNormalization at coordinates of (N, G, C/G * S):
+ * per channel g * C/G + k / S (opset 21), or per group g (before). */
+typedef struct GroupParam {
+  const Value *p;
+  int64_t cg, s;
+  bool per_group;
+} GroupParam;
+
+static double group_param(const void *ctx, int rank, const int64_t *coords) {
+  (void)rank;
+  const GroupParam *gp = ctx;
+  int64_t i = gp->per_group ? coords[1] : coords[1] * gp->cg + coords[2] / gp->s;
+  return load_as_f64(gp->p->data, gp->p->dtype, (size_t)i);
+}
+
+/* x seen as (N, G, C/G * S), the reshape GroupNorm is defined by (and
+ * PyTorch's Reshape -> InstanceNormalization export spells out). */
+Status groupnorm_lower(Lower *lw, Node *n) {
+  GroupNormParams p;
+  TRY(groupnorm_params(lw->cx, lw->src, n, &p));
+  Value *x = n->in[0];
+  TRY(need_f32(lw, x));
+  bool runtime = has_runtime_param(n);
+  if (runtime && p.per_group)
+    return lw_err(lw, O2L_ERR_UNSUPPORTED, "per-group scale and bias (opset "
+                  "< 21) computed at run time are not supported");
+  int64_t N = x->dims[0], G = p.groups, total = value_numel(x);
+  int64_t gd[3] = {N, G, total / (N * G)};
+  bool red[3] = {false, false, true};
+  /* per channel: along G and the C/G part of the last axis (strides >= S) */
+  NvDep dep = {{-1, 0, p.per_group ? -1 : total / (N * p.channels)}};
+  NView v;
+  int P[O2L_MAX_RANK];
+  TRY(nview_of(lw, x, 3, gd, red, &v, "GroupNormalization needs its input "
+               "in an axis order", runtime ? P : NULL));
+  GroupParam sc = {n->in[1], p.channels / G, total / (N * p.channels),
+                   p.per_group};
+  GroupParam sh = sc;
+  sh.p = n->in[2];
+  bool e1 = false, e2 = false;
+  Value *scale = NULL, *shift = NULL;
+  if (!runtime) {
+    scale = param_const(lw, n, &v, &dep, group_param, &sc, 1, true, &e1);
+    shift = param_const(lw, n, &v, &dep, group_param, &sh, 2, false, &e2);
   }
   if (e1 || e2)
     return failed(lw);

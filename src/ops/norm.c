@@ -1,6 +1,6 @@
 /* norm.c - BatchNormalization (inference form), Softmax and LogSoftmax,
- * LayerNormalization, InstanceNormalization and LRN: parameters and shape
- * inference.
+ * LayerNormalization, InstanceNormalization, GroupNormalization and LRN:
+ * parameters and shape inference.
  */
 #include <math.h>
 #include <string.h>
@@ -229,6 +229,49 @@ Status instnorm_params(Ctx *cx, const Graph *g, const Node *n,
 Status instnorm_infer(Ctx *cx, Graph *g, Node *n) {
   InstanceNormParams p;
   TRY(instnorm_params(cx, g, n, &p));
+  const Value *x = n->in[0];
+  op_set_out(n->out[0], x->dtype, x->rank, x->dims);
+  return O2L_OK;
+}
+
+Status groupnorm_params(Ctx *cx, const Graph *g, const Node *n,
+                        GroupNormParams *p) {
+  memset(p, 0, sizeof *p);
+  TRY(op_check_io(cx, n, 3, 3, 1));
+  const Value *x = n->in[0];
+  char buf[96];
+  if (x->rank < 2)
+    return op_invalid(cx, n, "input X has shape %s; expected (N, C, ...)",
+                      value_shape_str(x, buf, sizeof buf));
+  TRY(op_need_float(cx, n, 0, "input X"));
+  TRY(positive_epsilon(cx, n, &p->epsilon));
+  TRY(op_attr_int(cx, n, "num_groups", 0, &p->groups));
+  if (!node_attr(n, "num_groups"))
+    return op_invalid(cx, n, "the num_groups attribute is required");
+  p->channels = x->dims[1];
+  if (p->groups < 1 || p->channels % p->groups)
+    return op_invalid(cx, n, "num_groups %lld must divide the %lld channels",
+                      (long long)p->groups, (long long)p->channels);
+  p->per_group = op_opset(g) < 21;
+  int64_t want = p->per_group ? p->groups : p->channels;
+  static const char *const names[] = {"X", "scale", "bias"};
+  for (int i = 1; i < 3; i++) {
+    const Value *v = n->in[i];
+    if (v->rank != 1 || v->dims[0] != want)
+      return op_invalid(cx, n, "%s has shape %s; expected (%lld), one value "
+                        "per %s", names[i],
+                        value_shape_str(v, buf, sizeof buf), (long long)want,
+                        p->per_group ? "group (before opset 21)" : "channel");
+    if (!dtype_is_float(v->dtype))
+      return op_invalid(cx, n, "%s must be float, got %s", names[i],
+                        dtype_name(v->dtype));
+  }
+  return O2L_OK;
+}
+
+Status groupnorm_infer(Ctx *cx, Graph *g, Node *n) {
+  GroupNormParams p;
+  TRY(groupnorm_params(cx, g, n, &p));
   const Value *x = n->in[0];
   op_set_out(n->out[0], x->dtype, x->rank, x->dims);
   return O2L_OK;

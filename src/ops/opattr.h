@@ -291,6 +291,18 @@ typedef struct InstanceNormParams {
 Status instnorm_params(Ctx *cx, const Graph *g, const Node *n,
                        InstanceNormParams *p);
 
+/* GroupNormalization (18, 21): X (N, C, D1...Dk) float, k >= 0; num_groups
+ * G >= 1 dividing C; scale and bias float, (G) per group before opset 21,
+ * (C) per channel from 21; epsilon > 0.  Normalized per (n, group) over
+ * the group's channels and D1...Dk. */
+typedef struct GroupNormParams {
+  int64_t groups, channels;
+  double epsilon;
+  bool per_group; /* opset < 21 */
+} GroupNormParams;
+Status groupnorm_params(Ctx *cx, const Graph *g, const Node *n,
+                        GroupNormParams *p);
+
 /* LRN: X (N, C, D1...Dk) float, k >= 1; size >= 1 (required), alpha,
  * beta, bias as given (defaults 1e-4, 0.75, 1).  ONNX sums the squares of
  * channels [c - floor((size-1)/2), c + ceil((size-1)/2)]. */

@@ -330,6 +330,42 @@ static void test_instnorm_lrn_infer(void) {
   }
 }
 
+static void test_groupnorm(void) {
+  { /* opset 21: per channel; GroupNormalization of an NHWC map */
+    SETUP(21, 2, 6, 5, 7);
+    float sv[6] = {1, 2, 3, 4, 5, 6}, bv[6] = {0};
+    Value *s = tb_const(&t, "s", DT_F32, 1, IV(6), sv);
+    Value *b = tb_const(&t, "b", DT_F32, 1, IV(6), bv);
+    Value *y = tb_op(&t, "GroupNormalization", "gn", INS(x, s, b),
+                     ATTRS(A_i("num_groups", 3)));
+    CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+    CHECK(count(out, TFL_TRANSPOSE) == 0 && count(out, TFL_ADD) == 1);
+    Node *m = find(out, TFL_MEAN, 0);
+    CHECK(m && DIMS(m->in[0], 2, 35, 3, 2) && value_numel(m->in[1]) == 2);
+    Node *sc = find(out, TFL_MUL, 2);
+    /* [1, 1, G, C/G]: channel g*2 + k at [g][k] */
+    CHECK(sc && DIMS(sc->in[1], 1, 1, 3, 2) && load_f32(sc->in[1]->data, 3) == 4);
+    done(&t, out);
+  }
+  {
+    SETUP(18, 2, 6, 5, 7);
+    Value *s = w_ramp(&t, "s", 1, IV(6)), *b = w_ramp(&t, "b", 1, IV(6));
+    tb_op(&t, "GroupNormalization", "gn", INS(x, s, b), ATTRS(A_i("num_groups", 3)));
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "GroupNormalization 'gn': scale has shape 6; expected (3), "
+                      "one value per group (before opset 21)"));
+    done(&t, out);
+  }
+  {
+    SETUP(21, 2, 6, 5, 7);
+    Value *s = w_ramp(&t, "s", 1, IV(6)), *b = w_ramp(&t, "b", 1, IV(6));
+    tb_op(&t, "GroupNormalization", "gn", INS(x, s, b), ATTRS(A_i("num_groups", 4)));
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "num_groups 4 must divide the 6 channels"));
+    done(&t, out);
+  }
+}
+
 static void test_norm_lowering(void) {
   { /* InstanceNorm of a channels-last map: MEAN over [N, HW, C]'s axis 1 */
     SETUP(13, 2, 4, 5, 6);
@@ -820,6 +856,7 @@ int main(void) {
   test_layernorm_infer();
   test_instnorm_lrn_infer();
   test_norm_lowering();
+  test_groupnorm();
   test_act_infer();
   test_fuse_gelu();
   test_act_lowering();
