@@ -686,6 +686,50 @@ def cases_reduce():
     return cs
 
 
+# ---- Einsum ----------------------------------------------------------------------
+
+def cases_einsum():
+    cs = []
+
+    def ein(name, eq, shapes, consts=(), counts=None, opset=12, refuse=None):
+        ins, inputs, inits = [], [], []
+        for i, shp in enumerate(shapes):
+            nm = f"e{i}"
+            ins.append(nm)
+            if i in consts:
+                inits.append(const(nm, f32(*shp)))
+            else:
+                inputs.append((nm, F32, shp))
+        cs.append(Case(f"Einsum_{name}", [node("Einsum", ins, ["y"], equation=eq)], inputs,
+                       [("y", F32)], inits, opset=opset, counts=counts, refuse=refuse))
+
+    ein("matmul_const", "ij,jk->ik", [[3, 5], [5, 4]], consts=(1,),
+        counts={"FULLY_CONNECTED": 1})
+    ein("linear_const", "ij,kj->ik", [[3, 5], [4, 5]], consts=(1,),
+        counts={"FULLY_CONNECTED": 1})
+    ein("implicit", "ij,jk", [[3, 5], [5, 4]], counts={"BATCH_MATMUL": 1})
+    ein("batch_matmul", "bij,bjk->bik", [[2, 3, 5], [2, 5, 4]], counts={"BATCH_MATMUL": 1})
+    ein("attention_scores", "bhqd,bhkd->bhqk", [[2, 3, 4, 8], [2, 3, 6, 8]],
+        counts={"BATCH_MATMUL": 1})
+    ein("attention_values", "bhqk,bhkd->bqhd", [[2, 3, 4, 6], [2, 3, 6, 8]],
+        counts={"BATCH_MATMUL": 1, "TRANSPOSE": 1})
+    ein("outer", "i,j->ij", [[3], [4]], counts={"BATCH_MATMUL": 1})
+    ein("vecmat", "k,kn->n", [[5], [5, 4]], consts=(1,))
+    ein("transpose", "ijk->kij", [[2, 3, 4]], counts={"TRANSPOSE": 1})
+    ein("diagonal", "ii->i", [[3, 3]], refuse="diagonal")
+    ein("sum", "ij->i", [[3, 4]], refuse="summed within operand 0")
+    ein("ellipsis", "...ij,...jk->...ik", [[2, 3, 4], [2, 4, 5]], refuse="ellipsis")
+    ein("three", "ij,jk,kl->il", [[2, 3], [3, 4], [4, 5]], refuse="more than two operands")
+    # a 1x1 convolution written as Einsum on a channels-last map: FC on the
+    # NHWC rows, the result channels-last again for the next Conv
+    cs.append(map_case("Einsum_pointwise_map", [5, 7], 4, [
+        node("Einsum", ["feat", "pw"], ["e"], equation="bchw,oc->bohw"),
+        node("Conv", ["e", "w2"], ["y"], pads=[1, 1, 1, 1])], [("y", F32)],
+        [const("pw", f32(6, 4)), const("w2", f32(3, 6, 3, 3))], n=2, opset=12,
+        counts={"FULLY_CONNECTED": 1}))
+    return cs
+
+
 # ---- running -------------------------------------------------------------------
 
 def cl_perm(r):
@@ -819,7 +863,8 @@ def run_case(case, binary, tmp, keep_io):
 
 
 def all_cases():
-    return cases_3d() + cases_norm() + cases_act() + cases_space() + cases_reduce()
+    return (cases_3d() + cases_norm() + cases_act() + cases_space() + cases_reduce() +
+            cases_einsum())
 
 
 def main():

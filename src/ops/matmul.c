@@ -1,5 +1,6 @@
-/* matmul.c - Gemm and MatMul: parameters, shape inference, and constant
- * evaluation of small MatMuls (constant sub-expressions of weights).
+/* matmul.c - Gemm, MatMul and Einsum (its matrix-product and transpose
+ * forms): parameters, shape inference, and constant evaluation of small
+ * MatMuls (constant sub-expressions of weights).
  *
  * MatMul follows numpy.matmul: a 1-D first operand gets a 1 prepended and
  * a 1-D second operand a 1 appended (both dropped from the result), and
@@ -173,5 +174,118 @@ Status matmul_fold(Ctx *cx, Graph *g, Node *n) {
         }
       }
   }
+  return O2L_OK;
+}
+
+/* ---- Einsum ------------------------------------------------------------- */
+
+/* One term's letters into out (at most O2L_MAX_RANK, none twice). */
+static Status einsum_term(Ctx *cx, const Node *n, const char *s, size_t len,
+                          char *out) {
+  if (len > O2L_MAX_RANK)
+    return op_unsup(cx, n, "term '%.*s' has more than %d letters", (int)len, s,
+                    O2L_MAX_RANK);
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (c == '.')
+      return op_unsup(cx, n, "ellipsis ('...') in the equation is not "
+                      "supported");
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+      return op_invalid(cx, n, "character '%c' in the equation", c);
+    if (memchr(s, c, i))
+      return op_unsup(cx, n, "letter '%c' twice in the term '%.*s' (a "
+                      "diagonal) is not supported", c, (int)len, s);
+    out[i] = c;
+  }
+  out[len] = 0;
+  return O2L_OK;
+}
+
+static int letter_in(const char *term, char c) {
+  return strchr(term, c) != NULL;
+}
+
+Status einsum_params(Ctx *cx, const Graph *g, const Node *n, EinsumParams *p) {
+  (void)g;
+  memset(p, 0, sizeof *p);
+  const char *eq;
+  TRY(op_attr_str(cx, n, "equation", NULL, &eq));
+  if (!eq)
+    return op_invalid(cx, n, "the equation attribute is required");
+  char buf[128];
+  size_t k = 0;
+  for (const char *q = eq; *q && k + 1 < sizeof buf; q++)
+    if (*q != ' ')
+      buf[k++] = *q;
+  buf[k] = 0;
+  const char *arrow = strstr(buf, "->");
+  size_t lhs_len = arrow ? (size_t)(arrow - buf) : k;
+  const char *comma = memchr(buf, ',', lhs_len);
+  p->nin = comma ? 2 : 1;
+  if (comma && memchr(comma + 1, ',', lhs_len - (size_t)(comma + 1 - buf)))
+    return op_unsup(cx, n, "Einsum of more than two operands is not "
+                    "supported");
+  if (op_nin(n) != p->nin || n->nout != 1)
+    return op_invalid(cx, n, "the equation '%s' has %d operand(s) but the "
+                      "node %d input(s)", eq, p->nin, op_nin(n));
+  size_t l0 = comma ? (size_t)(comma - buf) : lhs_len;
+  TRY(einsum_term(cx, n, buf, l0, p->term[0]));
+  if (comma)
+    TRY(einsum_term(cx, n, comma + 1, lhs_len - l0 - 1, p->term[1]));
+  char *out = p->term[p->nin];
+  if (arrow) {
+    TRY(einsum_term(cx, n, arrow + 2, strlen(arrow + 2), out));
+  } else { /* implicit: the letters seen once, in alphabetical order */
+    int m = 0;
+    for (int c = 0; c < 128; c++) {
+      int seen = 0;
+      for (int i = 0; i < p->nin; i++)
+        seen += letter_in(p->term[i], (char)c) && c;
+      if (seen == 1 && m < O2L_MAX_RANK)
+        out[m++] = (char)c;
+    }
+    out[m] = 0;
+  }
+  for (int i = 0; i < p->nin; i++) {
+    const Value *v = n->in[i];
+    if ((int)strlen(p->term[i]) != v->rank)
+      return op_invalid(cx, n, "term '%s' has %d letters but operand %d has "
+                        "rank %d", p->term[i], (int)strlen(p->term[i]), i,
+                        v->rank);
+    TRY(op_need_float(cx, n, i, "an operand"));
+    for (int a = 0; a < v->rank; a++) {
+      int c = (unsigned char)p->term[i][a];
+      if (p->size[c] && p->size[c] != v->dims[a])
+        return op_unsup(cx, n, "letter '%c' has size %lld and %lld "
+                        "(broadcasting is not supported)", c,
+                        (long long)p->size[c], (long long)v->dims[a]);
+      p->size[c] = v->dims[a];
+    }
+  }
+  if (p->nin == 2 && n->in[0]->dtype != n->in[1]->dtype)
+    return op_invalid(cx, n, "operands of types %s and %s",
+                      dtype_name(n->in[0]->dtype), dtype_name(n->in[1]->dtype));
+  p->out_rank = (int)strlen(out);
+  for (int a = 0; a < p->out_rank; a++) {
+    int c = (unsigned char)out[a];
+    if (!p->size[c])
+      return op_invalid(cx, n, "output letter '%c' is in no input", c);
+    p->out[a] = p->size[c];
+  }
+  /* Only products and transposes: no letter summed within one operand. */
+  for (int i = 0; i < p->nin; i++)
+    for (const char *c = p->term[i]; *c; c++)
+      if (!letter_in(out, *c) &&
+          (p->nin == 1 || !letter_in(p->term[1 - i], *c)))
+        return op_unsup(cx, n, "letter '%c' is summed within operand %d; "
+                        "only matrix-product and transpose equations are "
+                        "supported", *c, i);
+  return O2L_OK;
+}
+
+Status einsum_infer(Ctx *cx, Graph *g, Node *n) {
+  EinsumParams p;
+  TRY(einsum_params(cx, g, n, &p));
+  op_set_out(n->out[0], n->in[0]->dtype, p.out_rank, p.out);
   return O2L_OK;
 }

@@ -210,6 +210,23 @@ typedef struct GemmParams {
 } GemmParams;
 Status gemm_params(Ctx *cx, const Graph *g, const Node *n, GemmParams *p);
 
+/* Einsum, the forms that are a (batched) matrix product or a transpose:
+ * one or two float operands, letters only (no "..."), no letter twice in
+ * one term, explicit ("->") or implicit output (the letters seen once,
+ * sorted).  With two operands every letter is a batch letter (in both
+ * inputs and the output), a contracted one (both inputs, not the output)
+ * or a free one (one input and the output); with one operand the output
+ * is a permutation of the input.  Sizes of a letter agree everywhere.
+ * term[i] holds operand i's letters, term[nin] the output's. */
+typedef struct EinsumParams {
+  int nin;
+  char term[3][O2L_MAX_RANK + 1];
+  int64_t size[128];   /* by letter */
+  int out_rank;
+  int64_t out[O2L_MAX_RANK];
+} EinsumParams;
+Status einsum_params(Ctx *cx, const Graph *g, const Node *n, EinsumParams *p);
+
 /* ---- elementwise (eltwise.c) -------------------------------------------- */
 
 /* Clip: min/max from attributes (opset < 11) or constant inputs (>= 11);

@@ -848,6 +848,60 @@ static void test_mod(void) {
   }
 }
 
+/* ---- Einsum ---------------------------------------------------------------- */
+
+static void test_einsum(void) {
+  { /* implicit output: the letters seen once, sorted */
+    SETUP(12, 3, 5);
+    Value *b = tb_input(&t, "b", DT_F32, 2, IV(5, 4));
+    Value *y = tb_op(&t, "Einsum", "e", INS(x, b), ATTRS(A_s("equation", "ij, jk")));
+    CHECK(tb_infer(&t) == O2L_OK && SHAPE(y, 3, 4));
+    done(&t, out);
+  }
+  { /* attention scores: K read as [b, n, k] with adj_y, no TRANSPOSE */
+    SETUP(12, 2, 3, 4, 8);
+    Value *k = tb_input(&t, "k", DT_F32, 4, IV(2, 3, 6, 8));
+    Value *y = tb_op(&t, "Einsum", "e", INS(x, k),
+                     ATTRS(A_s("equation", "bhqd,bhkd->bhqk")));
+    CHECK(lower(&t, &out, 1, &y) == O2L_OK);
+    CHECK(SHAPE(y, 2, 3, 4, 6));
+    Node *mm = find(out, TFL_BATCH_MATMUL, 0);
+    CHECK(mm && !mm->opt.adj_x && mm->opt.adj_y && DIMS(mm->in[1], 6, 6, 8) &&
+          DIMS(mm->out[0], 6, 4, 6));
+    CHECK(count(out, TFL_TRANSPOSE) == 0);
+    done(&t, out);
+  }
+  {
+    SETUP(12, 3, 3);
+    tb_op(&t, "Einsum", "e", INS(x), ATTRS(A_s("equation", "ii->i")));
+    CHECK(tb_infer(&t) == O2L_ERR_UNSUPPORTED);
+    CHECK(msg_has(&t, "Einsum 'e': letter 'i' twice in the term 'ii' (a diagonal)"));
+    done(&t, out);
+  }
+  {
+    SETUP(12, 3, 4);
+    Value *b = tb_input(&t, "b", DT_F32, 2, IV(5, 6));
+    tb_op(&t, "Einsum", "e", INS(x, b), ATTRS(A_s("equation", "ij,jk->ik")));
+    CHECK(tb_infer(&t) == O2L_ERR_UNSUPPORTED);
+    CHECK(msg_has(&t, "letter 'j' has size 4 and 5"));
+    done(&t, out);
+  }
+  {
+    SETUP(12, 3, 4);
+    tb_op(&t, "Einsum", "e", INS(x), ATTRS(A_s("equation", "ij->i")));
+    CHECK(tb_infer(&t) == O2L_ERR_UNSUPPORTED);
+    CHECK(msg_has(&t, "letter 'j' is summed within operand 0"));
+    done(&t, out);
+  }
+  {
+    SETUP(12, 3, 4);
+    tb_op(&t, "Einsum", "e", INS(x), NOATTR);
+    CHECK(tb_infer(&t) == O2L_ERR_INVALID);
+    CHECK(msg_has(&t, "the equation attribute is required"));
+    done(&t, out);
+  }
+}
+
 int main(void) {
   test_conv3d();
   test_convt3d();
@@ -865,5 +919,6 @@ int main(void) {
   test_reduce_extra();
   test_argmin_topk();
   test_mod();
+  test_einsum();
   return check_done("test_ops_extra");
 }
