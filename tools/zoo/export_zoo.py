@@ -369,6 +369,10 @@ BASE = {
                   "torchvision googlenet, aux_logits=False"),
     "inception_v3": (_tv(tvm.inception_v3, aux_logits=False, init_weights=True), (1, 3, 299, 299),
                      "torchvision inception_v3, aux_logits=False"),
+    # transform_input=True is what the pretrained weights set: per-channel
+    # x[:, c] * a + b on the input, concatenated back
+    "googlenet_transform_input": (_tv(tvm.googlenet, aux_logits=False, init_weights=True, transform_input=True),
+                                  IMG, "torchvision googlenet, transform_input=True (as with pretrained weights)"),
     "regnet_x_400mf": (_tv(tvm.regnet_x_400mf), IMG, "torchvision regnet_x_400mf"),
     "regnet_y_400mf": (_tv(tvm.regnet_y_400mf), IMG, "torchvision regnet_y_400mf (SE)"),
     "mnasnet0_5": (_tv(tvm.mnasnet0_5), IMG, "torchvision mnasnet0_5"),
@@ -431,6 +435,9 @@ VARIANTS = [
     ("mobilenet_v3_large", 17), ("convnext_tiny", 17), ("efficientnet_b0", 18), ("unet_small", 18),
     ("deeplabv3_mobilenet_v3_large", 18), ("groupnorm_block", 18), ("audio_cnn1d", 18),
     ("resnet18", "dynamo"), ("mobilenet_v3_small", "dynamo"), ("unet_small", "dynamo"),
+    # dynamic_axes={'input': {0: 'batch'}}: the batch is symbolic in the file
+    ("resnet18", "dynbatch"), ("shufflenet_v2_x1_0", "dynbatch"), ("unet_milesial", "dynbatch"),
+    ("yolo_like", "dynbatch"), ("mobilenet_v3_large", "dynbatch"),
 ]
 
 
@@ -444,6 +451,9 @@ def zoo_entries():
         if v == "dynamo":
             out[base + "_dynamo"] = dict(base=base, build=build, shape=shape, origin=origin, opset=None,
                                          exporter="dynamo")
+        elif v == "dynbatch":
+            out[base + "_dynbatch"] = dict(base=base, build=build, shape=shape, origin=origin, opset=13,
+                                           exporter="torchscript", dynamic_batch=True)
         else:
             out["%s_op%d" % (base, v)] = dict(base=base, build=build, shape=shape, origin=origin, opset=v,
                                              exporter="torchscript")
@@ -516,6 +526,8 @@ def export_onnx(model, x, path, entry, out_names):
             prog = torch.onnx.export(model, (x,), dynamo=True, external_data=False, **kw)
             prog.save(path)
         else:
+            if entry.get("dynamic_batch"):
+                kw["dynamic_axes"] = {n: {0: "batch"} for n in ["input"] + out_names}
             torch.onnx.export(model, (x,), path, opset_version=entry["opset"], dynamo=False, **kw)
 
 
