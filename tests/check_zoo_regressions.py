@@ -130,19 +130,27 @@ def misc_cases():
                     node("Flatten", ["q"], ["fl"]), node("Gemm", ["fl", "fc_w", "fc_b"], ["Y"], transB=1)],
                    [1, 3, 5, 5], i0 + [fc_w, fc_b],
                    counts={"AVERAGE_POOL_2D": 0, "MAX_POOL_2D": 0, "FULLY_CONNECTED": 1}))
-    # Focus: x[..., ::2, ::2] etc. concatenated on channels, then a Conv
-    st = {}
-    nodes = []
-    for i, (h0, w0) in enumerate(((0, 0), (1, 0), (0, 1), (1, 1))):
-        for nm, v in (("s%d" % i, [h0, w0]), ("e%d" % i, [64, 64])):
-            st[nm] = const(nm, np.array(v, np.int64))
-        nodes.append(node("Slice", ["X", "s%d" % i, "e%d" % i, "ax", "st"], ["q%d" % i]))
+    # Focus: x[..., ::2, ::2] etc. concatenated on channels, then a Conv;
+    # PyTorch writes each view as a Slice on H (shared) then one on W
+    st = {nm: const(nm, np.array(v, np.int64)) for nm, v in
+          (("z", [0]), ("o", [1]), ("big", [64]), ("a2", [2]), ("a3", [3]), ("two", [2]))}
+    nodes = [node("Slice", ["X", "z", "big", "a2", "two"], ["h0"]),
+             node("Slice", ["X", "o", "big", "a2", "two"], ["h1"])]
+    for i, (h, w0) in enumerate((("h0", "z"), ("h1", "z"), ("h0", "o"), ("h1", "o"))):
+        nodes.append(node("Slice", [h, w0, "big", "a3", "two"], ["q%d" % i]))
     c1, i1 = conv("c1", "cat", "Y", 12, 8, k=3, pad=1)
     cs.append(Case("focus_stem", "yolo_like: strided Slices of the input, Concat, Conv",
                    nodes + [node("Concat", ["q0", "q1", "q2", "q3"], ["cat"], axis=1), c1],
-                   [1, 3, 8, 10], i1 + list(st.values()) + [const("ax", np.array([2, 3], np.int64)),
-                                                          const("st", np.array([2, 2], np.int64))],
-                   counts={"CONV_2D": 1}, input_shape=[1, 8, 10, 3]))
+                   [1, 3, 8, 10], i1 + list(st.values()),
+                   counts={"CONV_2D": 1, "STRIDED_SLICE": 4}, input_shape=[1, 8, 10, 3]))
+    # Slice of a Slice with negative steps (x.flip-like views)
+    ns = {nm: const(nm, np.array(v, np.int64)) for nm, v in
+          (("s_a", [6, 1]), ("e_a", [-100, 100]), ("x_a", [2, 3]), ("p_a", [-1, 2]),
+           ("s_b", [1, 4]), ("e_b", [100, -100]), ("x_b", [2, 3]), ("p_b", [2, -3]))}
+    cs.append(Case("slice_of_slice_negative", "composed negative and positive steps",
+                   [c0, node("Slice", ["f", "s_a", "e_a", "x_a", "p_a"], ["g"]),
+                    node("Slice", ["g", "s_b", "e_b", "x_b", "p_b"], ["Y"])],
+                   [1, 3, 8, 10], i0 + list(ns.values()), counts={"STRIDED_SLICE": 1}))
     # dense layers: permuted columns (flatten of a channels-last map), a
     # plain Linear (weights used as they are), alpha != 1, MatMul [K, N]
     K = 8 * 5 * 5

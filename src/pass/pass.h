@@ -18,6 +18,7 @@ typedef struct PassStats {
   int pads_absorbed;   /* Pad nodes merged into a conv/pool */
   int hswish_fused;    /* x * hard-sigmoid(x) patterns made HardSwish */
   int branches_merged; /* Add of parallel Conv / BN / identity branches */
+  int slices_merged;   /* Slice of a Slice made one Slice */
   int acts_fused;      /* activations fused into their producer */
   int dead_removed;    /* nodes whose results nothing used */
   int gelu_fused;      /* Div/Erf/Add/Mul/Mul chains made one Gelu */
@@ -42,6 +43,8 @@ Status pass_remove_noops(Ctx *cx, Graph *g, PassStats *st);
 Status pass_fold_bn(Ctx *cx, Graph *g, PassStats *st);
 /* Add(Conv(x), Conv(x) | BN(x) | x) into one Conv (RepVGG-style blocks). */
 Status pass_merge_branches(Ctx *cx, Graph *g, PassStats *st);
+/* Slice(Slice(x)) into one Slice of x (opset >= 10). */
+Status pass_merge_slices(Ctx *cx, Graph *g, PassStats *st);
 /* x * HardSigmoid(x) and x * relu6(x + 3) / 6 into HardSwish. */
 Status pass_fuse_hardswish(Ctx *cx, Graph *g, PassStats *st);
 /* Constant zero Pad into the following Conv / AveragePool pads. */
