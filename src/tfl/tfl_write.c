@@ -58,6 +58,15 @@ typedef struct Writer {
   int *node_opcode;    /* node index -> opcode index */
   char runtime[16];    /* min_runtime_version, NUL-padded */
   Status st;           /* first failure while building tables */
+  /* Quantization vectors already written, shared by content: per-channel
+   * zero points are all zeros and same-scale groups repeat their scale, and
+   * on a small model these repeats are a tenth of the file. */
+  struct SharedVec {
+    const void *data;
+    size_t bytes;
+    FbRef ref;
+  } *shared;
+  size_t nshared, cshared;
 } Writer;
 
 /* ---- operator versions (op_version.cc) -------------------------------- */
@@ -792,6 +801,46 @@ static Status assign_opcodes(Writer *w) {
 
 /* ---- tables ----------------------------------------------------------- */
 
+/* The ref of an identical vector written before, or 0. */
+static FbRef shared_find(const Writer *w, const void *data, size_t bytes) {
+  for (size_t i = 0; i < w->nshared; i++)
+    if (w->shared[i].bytes == bytes && !memcmp(w->shared[i].data, data, bytes))
+      return w->shared[i].ref;
+  return 0;
+}
+
+static void shared_add(Writer *w, const void *data, size_t bytes, FbRef ref) {
+  if (!ref)
+    return;
+  if (w->nshared == w->cshared) {
+    size_t ncap = w->cshared ? w->cshared * 2 : 64;
+    struct SharedVec *p = xrealloc(w->shared, sizeof *p * ncap);
+    if (!p)
+      return; /* sharing is only a saving */
+    w->shared = p;
+    w->cshared = ncap;
+  }
+  w->shared[w->nshared++] = (struct SharedVec){data, bytes, ref};
+}
+
+static FbRef shared_f32(Writer *w, const float *v, size_t n) {
+  FbRef r = shared_find(w, v, n * sizeof *v);
+  if (!r) {
+    r = fb_vec_f32(&w->B, v, n);
+    shared_add(w, v, n * sizeof *v, r);
+  }
+  return r;
+}
+
+static FbRef shared_i64(Writer *w, const int64_t *v, size_t n) {
+  FbRef r = shared_find(w, v, n * sizeof *v);
+  if (!r) {
+    r = fb_vec_i64(&w->B, v, n);
+    shared_add(w, v, n * sizeof *v, r);
+  }
+  return r;
+}
+
 static FbRef write_quant(Writer *w, const Value *v) {
   const Quant *q = v->quant;
   if (!q || (q->n <= 0 && !q->has_range))
@@ -803,8 +852,8 @@ static FbRef write_quant(Writer *w, const Value *v) {
     max = fb_vec_f32(B, &q->max, 1);
   }
   if (q->n > 0) {
-    scale = fb_vec_f32(B, q->scale, (size_t)q->n);
-    zp = fb_vec_i64(B, q->zp, (size_t)q->n);
+    scale = shared_f32(w, q->scale, (size_t)q->n);
+    zp = shared_i64(w, q->zp, (size_t)q->n);
   }
   fb_table_start(B);
   fb_add_ref(B, Q_MIN, min);
@@ -1261,6 +1310,7 @@ Status tfl_write(Ctx *cx, const Graph *g, const char *path, size_t *bytes) {
   if (st == O2L_OK && bytes)
     *bytes = (size_t)fb_size(&w.B);
   fb_release(&w.B);
+  xfree(w.shared);
   arena_reset(cx->arena, mark);
   return st;
 }
