@@ -89,6 +89,10 @@ Status ctx_oom(Ctx *cx, const char *what);
  * report and, unless quiet, to the notice callback. */
 void ctx_notice(Ctx *cx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A warning the user must see: like a notice, but shown even with
+ * --quiet, and marked as a warning ("warning: " prefix to the callback). */
+void ctx_warn(Ctx *cx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* A line for the closing report only (what was folded, each TRANSPOSE
  * left and why). */
 void ctx_report(Ctx *cx, const char *fmt, ...)

@@ -6,6 +6,7 @@
  * 2 unsupported operators, 64 bad command line.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,8 @@ static void end_progress(Cli *cli) {
 
 static void on_notice(void *user, const char *msg) {
   end_progress(user);
-  fprintf(stderr, "onnx2lite: note: %s\n", msg);
+  bool warning = strncmp(msg, "warning: ", 9) == 0;
+  fprintf(stderr, "onnx2lite: %s%s\n", warning ? "" : "note: ", msg);
 }
 
 /* ---- option parsing ----------------------------------------------------- */

@@ -191,6 +191,19 @@ void ctx_notice(Ctx *cx, const char *fmt, ...) {
     cx->opt->notice(cx->opt->user, buf);
 }
 
+void ctx_warn(Ctx *cx, const char *fmt, ...) {
+  char buf[1024];
+  int k = snprintf(buf, sizeof buf, "warning: ");
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf + k, sizeof buf - (size_t)k, fmt, ap);
+  va_end(ap);
+  if (cx->rep)
+    report_add_line(cx->rep, buf);
+  if (cx->opt && cx->opt->notice)
+    cx->opt->notice(cx->opt->user, buf);
+}
+
 void ctx_report(Ctx *cx, const char *fmt, ...) {
   if (!cx->rep)
     return;

@@ -1475,8 +1475,10 @@ static uint64_t splitmix64(uint64_t *s) {
 
 /* Box-Muller on a fixed seed: the same samples on every run. */
 static Status load_random(Loader *L) {
-  ctx_notice(L->cx, "calibrating on random data: the int8 model's accuracy "
-             "on real inputs is unknown");
+  ctx_warn(L->cx, "calibrating on random data: the int8 model's accuracy "
+                  "on real inputs is unknown (its ranges come from N(0,1) "
+                  "noise, not from your data; pass --calib with real "
+                  "samples for a model to deploy)");
   L->count = L->opt->calib_samples > 0 ? L->opt->calib_samples
                                        : CALIB_DEFAULT_SAMPLES;
   TRY(alloc_samples(L));
