@@ -8,8 +8,9 @@ and prints one row per model: opset, status, operator count, TRANSPOSE and
 PAD counts, relative error, convert seconds, and flags for what a
 TensorFlow-native graph would not have:
 
-  bn?      a MUL by a constant followed by an ADD of a constant right after a
-           CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED (BatchNorm not folded)
+  bn?      a MUL by a per-channel constant followed by an ADD of a constant
+           right after a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED
+           (BatchNorm not folded)
   act?     a RELU / RELU6 / RELU_N1_TO_1 whose input comes from an operator
            that could have fused it and has no other reader
   slow     conversion slower than 0.5 s
@@ -18,6 +19,8 @@ Runs with the LiteRT venv's python (needs ai_edge_litert and numpy only).
 
 import argparse
 import json
+
+import numpy as np
 import os
 import sys
 
@@ -44,6 +47,11 @@ def graph_flags(path):
     def is_const(t):
         return t >= 0 and t not in produced and t not in inputs
 
+    sizes = {d["index"]: int(np.prod(d["shape"])) for d in it.get_tensor_details()}
+
+    def per_channel(t):  # BN residue is per channel; a scalar is not BN
+        return is_const(t) and sizes.get(t, 1) > 1
+
     bn = act = 0
     for o in ops:
         name = o["op_name"]
@@ -51,7 +59,7 @@ def graph_flags(path):
             p = produced.get(o["inputs"][0])
             if p is not None and p["op_name"] in FUSABLE_PRODUCERS and len(readers.get(o["inputs"][0], [])) == 1:
                 act += 1
-        if name == "MUL" and any(is_const(t) for t in o["inputs"]):
+        if name == "MUL" and any(per_channel(t) for t in o["inputs"]):
             x = [t for t in o["inputs"] if not is_const(t)]
             p = produced.get(x[0]) if x else None
             nxt = readers.get(o["outputs"][0], [])
