@@ -290,6 +290,25 @@ void ref_iter_next(RefIter *it) {
   }
 }
 
+/* Rows of n elements at strides sd / ss, m of them at steps md / ms. */
+static void copy_block(unsigned char *d, int64_t sd, int64_t md,
+                       const unsigned char *s, int64_t ss, int64_t ms,
+                       int64_t m, int64_t n, size_t size) {
+  if (size == 4) {
+    for (int64_t i = 0; i < m; i++) {
+      uint32_t *dp = (uint32_t *)(void *)(d + i * md * 4);
+      const uint32_t *sp = (const uint32_t *)(const void *)(s + i * ms * 4);
+      for (int64_t j = 0; j < n; j++)
+        dp[j * sd] = sp[j * ss];
+    }
+    return;
+  }
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++)
+      memcpy(d + (i * md + j * sd) * (int64_t)size,
+             s + (i * ms + j * ss) * (int64_t)size, size);
+}
+
 void ref_strided_copy(void *dst, const int64_t *dst_st, const void *src,
                       const int64_t *src_st, int rank, const int64_t *dims,
                       size_t size) {
@@ -304,17 +323,37 @@ void ref_strided_copy(void *dst, const int64_t *dst_st, const void *src,
   int64_t sd = it.st[0][last], ss = it.st[1][last], n = it.n;
   unsigned char *d = dst;
   const unsigned char *s = src;
+  if (sd == 1 && ss == 1) {
+    for (int64_t r = 0; r < it.outer; r++, ref_iter_next(&it))
+      memcpy(d + it.off[0] * (int64_t)size, s + it.off[1] * (int64_t)size,
+             (size_t)n * size);
+    return;
+  }
+  /* Strided rows (a transpose): the last two dims go in one block so short
+   * rows (a channel shuffle's 2) do not pay the odometer per row.  The
+   * inner loop takes whichever of the two is contiguous in the input. */
+  int64_t m = 1, md = 0, ms = 0;
+  if (it.rank >= 2) {
+    m = it.dims[last - 1];
+    md = it.st[0][last - 1];
+    ms = it.st[1][last - 1];
+    /* The same dims without the last: its rows are the blocks (the dims
+     * are already merged, so this init keeps them as they are). */
+    int64_t sub[REF_ITER_MAX], sst[3][REF_ITER_MAX];
+    for (int i = 0; i < last; i++) {
+      sub[i] = it.dims[i];
+      sst[0][i] = it.st[0][i];
+      sst[1][i] = it.st[1][i];
+    }
+    ref_iter_init(&it, last, sub, 2, (const int64_t(*)[REF_ITER_MAX])sst);
+  }
+  bool swap = ms == 1 && ss != 1;
   for (int64_t r = 0; r < it.outer; r++, ref_iter_next(&it)) {
     unsigned char *dp = d + it.off[0] * (int64_t)size;
     const unsigned char *sp = s + it.off[1] * (int64_t)size;
-    if (sd == 1 && ss == 1) {
-      memcpy(dp, sp, (size_t)n * size);
-    } else if (size == 4) {
-      for (int64_t j = 0; j < n; j++)
-        memcpy(dp + j * sd * 4, sp + j * ss * 4, 4);
-    } else {
-      for (int64_t j = 0; j < n; j++)
-        memcpy(dp + j * sd * (int64_t)size, sp + j * ss * (int64_t)size, size);
-    }
+    if (swap)
+      copy_block(dp, md, sd, sp, ms, ss, n, m, size);
+    else
+      copy_block(dp, sd, md, sp, ss, ms, m, n, size);
   }
 }

@@ -1333,6 +1333,61 @@ static void test_moves(void) {
   test_slices();
 }
 
+/* TRANSPOSE of random shapes and perms, float (a runtime input) and int64
+ * / uint8 (constants, so the op is folded at prepare time). */
+static void test_transpose_random(void) {
+  for (int it = 0; it < 60; it++) {
+    int rank = 1 + irand(5);
+    int64_t xd[5], yd[5];
+    int32_t perm[5];
+    for (int i = 0; i < rank; i++) {
+      xd[i] = 1 + irand(5);
+      perm[i] = i;
+    }
+    for (int i = rank - 1; i > 0; i--) {
+      int j = irand(i + 1);
+      int32_t tmp = perm[i];
+      perm[i] = perm[j];
+      perm[j] = tmp;
+    }
+    for (int i = 0; i < rank; i++)
+      yd[i] = xd[perm[i]];
+    DType dt = it % 3 == 0 ? DT_F32 : it % 3 == 1 ? DT_I64 : DT_U8;
+    int64_t nx = numel(rank, xd);
+    size_t es = dtype_size(dt);
+    unsigned char *raw = malloc((size_t)nx * es + 1);
+    for (int64_t i = 0; i < nx; i++)
+      store_from_f64(raw, dt, (size_t)i, (double)(i % 251));
+    T t;
+    t_init(&t);
+    Value *x = dt == DT_F32 ? t_input(&t, rank, xd) : t_const(&t, dt, rank, xd, raw);
+    if (dt == DT_F32)
+      memcpy(t.data[0], raw, (size_t)nx * 4);
+    Value *in[2] = {x, t_i32(&t, rank, perm)};
+    Value *y = t_val(&t, dt, rank, yd);
+    t_node(&t, TFL_TRANSPOSE, 2, in, 1, &y);
+    CHECK(t_run(&t, 1, &y) == O2L_OK);
+    const unsigned char *got = (const unsigned char *)ref_output(t.r, 0);
+    int64_t xs[5], idx[5] = {0};
+    ref_strides(rank, xd, xs);
+    bool ok = got != NULL;
+    for (int64_t o = 0; ok && o < nx; o++) {
+      int64_t src = 0;
+      for (int i = 0; i < rank; i++)
+        src += idx[i] * xs[perm[i]];
+      ok = memcmp(got + o * (int64_t)es, raw + src * (int64_t)es, es) == 0;
+      for (int i = rank - 1; i >= 0; i--) {
+        if (++idx[i] < yd[i])
+          break;
+        idx[i] = 0;
+      }
+    }
+    CHECK(ok);
+    free(raw);
+    t_free(&t);
+  }
+}
+
 /* PAD / PADV2 / MIRROR_PAD on random shapes against index arithmetic. */
 static void test_pad_random(void) {
   for (int it = 0; it < 60; it++) {
@@ -1760,6 +1815,7 @@ int main(void) {
   test_resize();
   test_moves();
   test_pad_random();
+  test_transpose_random();
   test_concat_split();
   test_gather();
   test_cumsum_select();
