@@ -195,10 +195,23 @@ static void im2col(const ConvState *s, const float *in, int p0, int rows,
       }
       const float *row = in + (size_t)iy * g->W * g->C + (size_t)gi * s->cig;
       if (runs) {
-        memset(dst, 0, cb * (size_t)kx0);
-        memcpy(dst + (size_t)kx0 * s->cig, row + (int64_t)(ix0 + kx0) * g->C,
-               cb * (size_t)(kx1 - kx0));
-        memset(dst + (size_t)kx1 * s->cig, 0, cb * (size_t)(g->kw - kx1));
+        /* Few channels (an RGB stem) make these copies a few dozen bytes:
+         * a plain loop beats calling memcpy for each. */
+        int lead = kx0 * s->cig, len = (kx1 - kx0) * s->cig;
+        int tail = (g->kw - kx1) * s->cig;
+        const float *src = row + (int64_t)(ix0 + kx0) * g->C;
+        if (len + lead + tail <= 64) {
+          for (int j = 0; j < lead; j++)
+            dst[j] = 0;
+          for (int j = 0; j < len; j++)
+            dst[lead + j] = src[j];
+          for (int j = 0; j < tail; j++)
+            dst[lead + len + j] = 0;
+        } else {
+          memset(dst, 0, sizeof(float) * (size_t)lead);
+          memcpy(dst + lead, src, sizeof(float) * (size_t)len);
+          memset(dst + lead + len, 0, sizeof(float) * (size_t)tail);
+        }
         continue;
       }
       for (int kx = 0; kx < g->kw; kx++) {

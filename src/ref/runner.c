@@ -9,7 +9,8 @@
  * The remaining values get offsets in one activation block: a value lives
  * from the node that writes it to the last node that reads it (graph
  * outputs to the end), and values whose lifetimes overlap never share
- * bytes (greedy by size, as TFLite's arena planner does).  ref_run() then
+ * bytes (greedy by size, as TFLite's arena planner does), except that a
+ * RESHAPE / SQUEEZE / EXPAND_DIMS output is its input's bytes.  ref_run() then
  * only copies the inputs in and calls each kernel's eval.
  */
 #include <stdlib.h>
@@ -36,6 +37,7 @@ typedef struct Slot {
   size_t off;       /* runtime values: offset in the block */
   bool known;       /* available before the run */
   bool runtime;     /* computed (or copied in) during the run */
+  int alias;        /* RESHAPE-like output sharing this value's bytes, or -1 */
 } Slot;
 
 struct RefRunner {
@@ -100,6 +102,18 @@ static Status const_data(RefRunner *r, const Value *v, Slot *s) {
   return O2L_OK;
 }
 
+/* A runtime value (and so the buffer it shares, if any) is read at node
+ * `index`. */
+static void use_until(RefRunner *r, Slot *s, int index) {
+  if (!s->runtime)
+    return;
+  Slot *root = s->alias >= 0 ? &r->slots[s->alias] : s;
+  if (s->last < index)
+    s->last = index;
+  if (root->last < index)
+    root->last = index;
+}
+
 /* Prepares node n; when all its inputs are known it is evaluated now
  * (*folded), else it will run and *scratch is the scratch it needs. */
 static Status prepare_node(RefRunner *r, const Node *n, int index,
@@ -149,9 +163,18 @@ static Status prepare_node(RefRunner *r, const Node *n, int index,
   TRY(kernels[n->op].prepare(&p, op));
   *scratch = p.scratch;
   *folded = all_known && n->nin > 0;
+  /* RESHAPE, SQUEEZE, EXPAND_DIMS move no data: the output shares the
+   * input's bytes (its root's lifetime then covers the output's uses). */
+  bool view = (n->op == TFL_RESHAPE || n->op == TFL_SQUEEZE ||
+               n->op == TFL_EXPAND_DIMS) && !*folded && n->nout == 1 &&
+              r->slots[n->in[0]->id].runtime;
   for (int i = 0; i < n->nout; i++) {
     Slot *s = &r->slots[n->out[i]->id];
     TRY(value_bytes(r, n->out[i], &s->bytes));
+    if (view) {
+      const Slot *src = &r->slots[n->in[0]->id];
+      s->alias = src->alias >= 0 ? src->alias : n->in[0]->id;
+    }
     if (*folded) {
       s->data = arena_alloc(&r->arena, s->bytes ? s->bytes : 1, 64);
       if (!s->data)
@@ -174,11 +197,9 @@ static Status prepare_node(RefRunner *r, const Node *n, int index,
       r->slots[n->out[i]->id].known = true;
     return O2L_OK;
   }
-  for (int i = 0; i < n->nin; i++) {
-    Slot *s = n->in[i] ? &r->slots[n->in[i]->id] : NULL;
-    if (s && s->runtime && s->last < index)
-      s->last = index;
-  }
+  for (int i = 0; i < n->nin; i++)
+    if (n->in[i])
+      use_until(r, &r->slots[n->in[i]->id], index);
   return O2L_OK;
 }
 
@@ -208,7 +229,7 @@ static Status plan(RefRunner *r, size_t *total) {
     return ctx_oom(r->cx, "reference runner buffer plan");
   }
   for (int i = 0; i < nv; i++)
-    if (r->slots[i].runtime) /* largest first: sort by complemented size */
+    if (r->slots[i].runtime && r->slots[i].alias < 0) /* largest first */
       order[cnt++] = (Extent){SIZE_MAX - r->slots[i].bytes, 0, i};
   qsort(order, (size_t)cnt, sizeof(Extent), cmp_extent);
   *total = 0;
@@ -250,6 +271,8 @@ static Status prepare_all(RefRunner *r, size_t *scratch) {
   r->prof = arena_alloc(&r->arena, sizeof(double) * (size_t)(g->nnodes + 1), 8);
   if (!r->slots || !r->ops || !r->eval || !r->prof)
     return ctx_oom(cx, "reference runner");
+  for (int i = 0; i < g->nvalues; i++)
+    r->slots[i].alias = -1;
   for (int i = 0; i < g->ninputs; i++) {
     Slot *s = NULL;
     TRY(value_slot(r, NULL, g->inputs[i], &s));
@@ -281,7 +304,7 @@ static Status prepare_all(RefRunner *r, size_t *scratch) {
     if (g->outputs[i]->data)
       TRY(const_data(r, g->outputs[i], s));
     if (s->runtime)
-      s->last = g->nnodes;
+      use_until(r, s, g->nnodes);
     else if (!s->known)
       return ctx_err(cx, O2L_ERR_INVALID,
                      "reference runner: graph output '%s' is never computed",
@@ -313,7 +336,9 @@ Status ref_prepare(Ctx *cx, const Graph *g, RefRunner **out) {
   }
   for (int i = 0; i < g->nvalues; i++)
     if (r->slots[i].runtime)
-      r->slots[i].data = r->block + r->slots[i].off;
+      r->slots[i].data = r->block + r->slots[r->slots[i].alias >= 0
+                                                   ? r->slots[i].alias
+                                                   : i].off;
   for (int k = 0; k < r->nops; k++) {
     RefOp *op = &r->ops[k];
     const Node *n = op->node;

@@ -1718,6 +1718,39 @@ static void test_runner(void) {
   CHECK(ref_profile(t.r) != NULL);
   t_free(&t);
 
+  /* A RESHAPE output shares its input's bytes: the input's buffer must
+   * outlive every use of the reshaped value, however far away. */
+  t_init(&t);
+  int64_t d3[3] = {2, 3, 4}, d2[2] = {6, 4};
+  static const int32_t shp[2] = {6, 4};
+  Value *x3 = t_input(&t, 3, d3);
+  Value *ra = t_val(&t, DT_F32, 3, d3), *rb = t_val(&t, DT_F32, 2, d2);
+  t_node(&t, TFL_RELU, 1, &x3, 1, &ra);
+  Value *rin[2] = {ra, t_i32(&t, 2, shp)};
+  t_node(&t, TFL_RESHAPE, 2, rin, 1, &rb);
+  Value *prev = x3;
+  for (int i = 0; i < 5; i++) { /* buffer pressure while rb waits */
+    Value *nx = t_val(&t, DT_F32, 3, d3);
+    t_node(&t, TFL_NEG, 1, &prev, 1, &nx);
+    prev = nx;
+  }
+  Value *rf = t_val(&t, DT_F32, 2, d2), *rg = t_val(&t, DT_F32, 2, d2);
+  Value *fin2[2] = {prev, rin[1]};
+  t_node(&t, TFL_RESHAPE, 2, fin2, 1, &rf);
+  Value *gin2[2] = {rb, rf};
+  t_node(&t, TFL_ADD, 2, gin2, 1, &rg);
+  Value *routs[2] = {rg, rb};
+  CHECK(t_run(&t, 2, routs) == O2L_OK);
+  float rw[24], rbw[24];
+  for (int i = 0; i < 24; i++) {
+    float v = t.data[0][i];
+    rbw[i] = v > 0 ? v : 0;
+    rw[i] = rbw[i] - v; /* five NEGs */
+  }
+  CHECK(close_all(ref_output(t.r, 0), rw, 24, 0));
+  CHECK(close_all(ref_output(t.r, 1), rbw, 24, 0));
+  t_free(&t);
+
   /* What LiteRT refuses is refused: FULLY_CONNECTED with a fused TANH,
    * CONCATENATION with any fused activation. */
   t_init(&t);
