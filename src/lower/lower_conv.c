@@ -558,24 +558,34 @@ static Status emit_fc(Lower *lw, Value *a, Value *b, bool trans_b,
    * ONNX's; otherwise rows may arrive with their features permuted. */
   bool keep = y->rank > 2;
   const int64_t *kperm = NULL;
-  Value *in = keep ? lw_in_plain(lw, a, 0, NULL, "dense layer keeps the "
-                                 "leading axes")
+  /* With keep_num_dims the leading axes may be stored in any order as
+   * long as the features are last: the output keeps that order. */
+  int perm[O2L_MAX_RANK];
+  bool feat_last = keep && a->rank == y->rank && lw_perm_of(lw, a, perm) &&
+                   perm[a->rank - 1] == a->rank - 1;
+  if (keep && !feat_last)
+    perm_identity(y->rank, perm);
+  Value *in = keep ? lw_in_perm(lw, a, perm, 0, NULL, "dense layer reads "
+                                "the features last")
                    : lw_in_rows(lw, a, K, &kperm, "dense layer reads rows "
                                 "in order");
   if (!in)
     return lw->cx->status;
+  int64_t ydims[O2L_MAX_RANK];
+  if (keep)
+    perm_apply(y->rank, y->dims, perm, ydims);
   Value *w = fc_weights(lw, b, trans_b, alpha, K, N, kperm);
   Value *bias = c ? fc_bias(lw, c, beta, N) : NULL;
   if (!w || (c && !bias))
     return lw->cx->status;
   Value *out = lw_tensor(lw, NULL, y->dtype, keep ? y->rank : 2,
-                         keep ? y->dims : (int64_t[2]){value_numel(y) / N, N});
+                         keep ? ydims : (int64_t[2]){value_numel(y) / N, N});
   Value *ins[3] = {in, w, bias};
   Node *op = out ? lw_op(lw, TFL_FULLY_CONNECTED, 3, ins, 1, &out) : NULL;
   if (!op)
     return lw->cx->status;
   op->opt.keep_num_dims = keep;
-  lw_set_perm(lw, y, out, NULL);
+  lw_set_perm(lw, y, out, keep ? perm : NULL);
   return O2L_OK;
 }
 
@@ -598,21 +608,64 @@ Status gemm_lower(Lower *lw, Node *n) {
                 "Gemm with a full [M,N] C term is not supported yet");
 }
 
-/* A BATCH_MATMUL operand: as stored when that is ONNX order or ONNX order
- * with the last two axes swapped (*adj set), else converted to ONNX order. */
-static Value *matmul_operand(Lower *lw, Value *v, bool *adj) {
-  int r = v->rank, perm[O2L_MAX_RANK], swapped[O2L_MAX_RANK];
+/* How a BATCH_MATMUL operand of rank r is stored: batch axes in some
+ * order q, then its two matrix axes, possibly swapped (*adj).  False if
+ * the matrix axes are not the last two stored. */
+static bool matmul_order(Lower *lw, Value *v, int *q, bool *adj) {
+  int r = v->rank, perm[O2L_MAX_RANK];
+  if (value_is_const(v) || !lw_perm_of(lw, v, perm))
+    return false;
+  int a = perm[r - 2], b = perm[r - 1];
+  if (!((a == r - 2 && b == r - 1) || (a == r - 1 && b == r - 2)))
+    return false;
+  memcpy(q, perm, sizeof(int) * (size_t)(r - 2));
+  *adj = a == r - 1;
+  return true;
+}
+
+/* Operand v read with batch order q: as stored when it already is (its
+ * swapped matrix axes then read through adj_x / adj_y), else converted. */
+static Value *matmul_operand(Lower *lw, Value *v, const int *q, bool *adj) {
+  int r = v->rank, have[O2L_MAX_RANK], perm[O2L_MAX_RANK];
+  bool swapped = false;
   *adj = false;
-  perm_identity(r, swapped);
-  swapped[r - 2] = r - 1;
-  swapped[r - 1] = r - 2;
-  if (!value_is_const(v) && lw_perm_of(lw, v, perm) &&
-      !memcmp(perm, swapped, sizeof(int) * (size_t)r) &&
-      !perm_is_identity(r, perm)) {
+  memcpy(perm, q, sizeof(int) * (size_t)(r - 2));
+  perm[r - 2] = r - 2;
+  perm[r - 1] = r - 1;
+  if (matmul_order(lw, v, have, &swapped) &&
+      !memcmp(have, q, sizeof(int) * (size_t)(r - 2)) && swapped) {
     *adj = true;
-    return lw_in_perm(lw, v, swapped, 0, NULL, NULL);
+    perm[r - 2] = r - 1;
+    perm[r - 1] = r - 2;
   }
-  return lw_in_plain(lw, v, 0, NULL, "batched matmul reads ONNX order");
+  return lw_in_perm(lw, v, perm, 0, NULL, "batched matmul reads the matrix "
+                    "axes last");
+}
+
+/* The batch order to compute in: one of the operands' own orders (or
+ * ONNX's), the one that leaves the fewest operands to convert. */
+static void matmul_batch_order(Lower *lw, Value *a, Value *b, int *q) {
+  int r = a->rank, cand[3][O2L_MAX_RANK], best = 2, best_cost = 3;
+  bool adj;
+  perm_identity(r - 2, cand[2]);
+  bool has[3] = {matmul_order(lw, a, cand[0], &adj),
+                 matmul_order(lw, b, cand[1], &adj), true};
+  for (int c = 2; c >= 0; c--) {
+    if (!has[c])
+      continue;
+    int cost = 0, have[O2L_MAX_RANK];
+    Value *ops[2] = {a, b};
+    for (int k = 0; k < 2; k++)
+      if (!value_is_const(ops[k]) &&
+          (!matmul_order(lw, ops[k], have, &adj) ||
+           memcmp(have, cand[c], sizeof(int) * (size_t)(r - 2))))
+        cost++;
+    if (cost < best_cost) {
+      best = c;
+      best_cost = cost;
+    }
+  }
+  memcpy(q, cand[best], sizeof(int) * (size_t)(r - 2));
 }
 
 Status matmul_lower(Lower *lw, Node *n) {
@@ -626,10 +679,22 @@ Status matmul_lower(Lower *lw, Node *n) {
   /* Run-time operands: BATCH_MATMUL.  An operand stored with its last two
    * axes swapped (a permute(0,2,1) PyTorch wrote, or a channels-last
    * [N,C,L] map) is read through adj_x / adj_y instead of transposed. */
+  /* With equal ranks the batch axes may be stored in any order both
+   * operands share (attention's heads split off a channels-last map). */
+  int r = y->rank, q[O2L_MAX_RANK], perm[O2L_MAX_RANK];
+  perm_identity(r, perm);
+  if (a->rank == r && b->rank == r)
+    matmul_batch_order(lw, a, b, perm);
+  memcpy(q, perm, sizeof q);
+  /* A lower-rank operand broadcasts; the batch order is then ONNX's. */
   bool adj[2];
-  Value *ta = matmul_operand(lw, a, &adj[0]);
-  Value *tb = matmul_operand(lw, b, &adj[1]);
-  Value *out = lw_tensor(lw, NULL, y->dtype, y->rank, y->dims);
+  int ident[O2L_MAX_RANK];
+  perm_identity(r, ident);
+  Value *ta = matmul_operand(lw, a, a->rank == r ? q : ident, &adj[0]);
+  Value *tb = matmul_operand(lw, b, b->rank == r ? q : ident, &adj[1]);
+  int64_t ydims[O2L_MAX_RANK];
+  perm_apply(r, y->dims, perm, ydims);
+  Value *out = lw_tensor(lw, NULL, y->dtype, r, ydims);
   Value *ins[2] = {ta, tb};
   Node *op = ta && tb && out ? lw_op(lw, TFL_BATCH_MATMUL, 2, ins, 1, &out)
                              : NULL;
@@ -637,6 +702,6 @@ Status matmul_lower(Lower *lw, Node *n) {
     return lw->cx->status;
   op->opt.adj_x = adj[0];
   op->opt.adj_y = adj[1];
-  lw_set_perm(lw, y, out, NULL);
+  lw_set_perm(lw, y, out, perm);
   return O2L_OK;
 }
