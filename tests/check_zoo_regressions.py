@@ -174,6 +174,15 @@ def misc_cases():
     cs.append(Case("conv_weight_tiles", "r3d_18 / wide_resnet50_2: weight permutation",
                    [c2, c3, c4, c5], [1, 3, 6, 7], i2 + i3 + i4 + i5,
                    counts={"CONV_2D": 3, "DEPTHWISE_CONV_2D": 1}))
+    # ReLU after a Concat of conv branches (Inception-style): LiteRT's
+    # CONCATENATION takes no fused activation, so the ReLU moves into the
+    # convolutions that make the concatenated tensors
+    ca, ia = conv("ca", "X", "a", 3, 4, k=3, pad=1)
+    cb, ib = conv("cb", "X", "b", 3, 6, k=1)
+    cs.append(Case("relu_after_concat", "googlenet / inception: ReLU of a Concat",
+                   [ca, cb, node("Concat", ["a", "b"], ["cat"], axis=1),
+                    node("Relu", ["cat"], ["Y"])],
+                   [1, 3, 6, 7], ia + ib, counts={"CONV_2D": 2, "CONCATENATION": 1, "RELU": 0}))
     return cs
 
 

@@ -29,8 +29,8 @@ static bool has_fused_activation(int op) {
   case TFL_ADD: case TFL_SUB: case TFL_MUL: case TFL_DIV:
   case TFL_CONV_2D: case TFL_DEPTHWISE_CONV_2D: case TFL_FULLY_CONNECTED:
   case TFL_AVERAGE_POOL_2D: case TFL_MAX_POOL_2D: case TFL_TRANSPOSE_CONV:
-  case TFL_CONCATENATION: case TFL_CONV_3D: case TFL_CONV_3D_TRANSPOSE:
-    return true;
+  case TFL_CONV_3D: case TFL_CONV_3D_TRANSPOSE:
+    return true; /* not CONCATENATION: LiteRT refuses it a fused activation */
   default:
     return false;
   }
@@ -101,6 +101,34 @@ static void fuse_biases(Ctx *cx, Graph *g) {
   }
 }
 
+/* relu(concat(a, b, ...)) = concat(relu(a), relu(b), ...): when every
+ * concatenated tensor can take the activation into its producer, the
+ * activation moves there (LiteRT's CONCATENATION takes none itself). */
+static bool fuse_through_concat(Graph *g, Node *a, int act) {
+  Value *x = a->in[0];
+  Node *c = x->producer;
+  if (!c || c->dead || c->op != TFL_CONCATENATION || x->nuses != 1 ||
+      x->is_output || x->quant)
+    return false;
+  for (int i = 0; i < c->nin; i++) {
+    Value *in = c->in[i];
+    Node *p = in ? in->producer : NULL;
+    if (!p || p->dead || !has_fused_activation(p->op) ||
+        p->opt.act != TFL_ACT_NONE || p->nout != 1 || in->nuses != 1 ||
+        in->is_output || in->quant)
+      return false;
+    for (int j = 0; j < i; j++) /* the same tensor twice: fuse once */
+      if (c->in[j] == in)
+        return false;
+  }
+  for (int i = 0; i < c->nin; i++)
+    c->in[i]->producer->opt.act = act;
+  c->out[0] = a->out[0];
+  a->dead = true;
+  graph_uses(g);
+  return true;
+}
+
 Status pass_tfl_fuse_activations(Ctx *cx, Graph *g, PassStats *st) {
   fuse_biases(cx, g);
   graph_uses(g);
@@ -111,6 +139,10 @@ Status pass_tfl_fuse_activations(Ctx *cx, Graph *g, PassStats *st) {
       continue;
     Value *x = a->in[0];
     Node *p = x->producer;
+    if (fuse_through_concat(g, a, act)) {
+      st->acts_fused++;
+      continue;
+    }
     if (!p || p->dead || !has_fused_activation(p->op) ||
         p->opt.act != TFL_ACT_NONE || p->nout != 1 || x->nuses != 1 ||
         x->is_output || x->quant || a->out[0]->quant)
