@@ -33,7 +33,7 @@ PYTHON ?= python3
 VENV   := $(B)/venv
 VPY    := $(VENV)/bin/python
 
-.PHONY: all asan test unit conformance venv bench clean
+.PHONY: all asan test unit conformance checks venv bench clean
 
 all: $(B)/onnx2lite $(B)/libonnx2lite.a
 
@@ -85,7 +85,25 @@ unit: $(UNIT_BIN)
 conformance: $(BA)/onnx2lite $(B)/onnx2lite venv
 	$(VPY) tests/run_conformance.py --bin $(BA)/onnx2lite
 
-test: all unit conformance
+# LiteRT checks per lowering family, of the writer, of the float kernels
+# against LiteRT, and of quantization (every mode, calibration methods,
+# Vela, bad calibration data).  The parts that need ../shared/models are
+# skipped when it is absent.
+SHARED_MODELS := $(wildcard ../shared/models/manifest.json)
+checks: $(BA)/onnx2lite $(B)/onnx2lite $(B)/ref_run venv
+	$(VPY) tests/tfl_runtime_check.py
+	$(VPY) tests/check_lower_eltwise.py --bin $(BA)/onnx2lite
+	$(VPY) tests/check_lower_shape.py --bin $(BA)/onnx2lite
+	$(VPY) tests/check_ops_extra.py --bin $(BA)/onnx2lite
+	$(VPY) tests/check_zoo_regressions.py --bin $(BA)/onnx2lite
+ifneq ($(SHARED_MODELS),)
+	$(VPY) tests/check_ref_vs_litert.py --bin $(B)/onnx2lite --models-dir ../shared/models --fixtures
+	$(VPY) tests/check_quant.py --bin $(B)/onnx2lite --only modes,methods,vela,ops,errors
+else
+	$(VPY) tests/check_quant.py --bin $(B)/onnx2lite --only ops
+endif
+
+test: all unit conformance checks
 	@echo "all tests passed"
 
 bench: $(B)/onnx2lite venv

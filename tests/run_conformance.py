@@ -822,8 +822,16 @@ def part_quant(args, pool):
     # Calibration runs every sample through the float model: minutes per
     # model under ASan, so the sanitized binary only does the probe above.
     fast = args.fast_bin if os.access(args.fast_bin, os.X_OK) else args.bin
-    doc, err = run_eval(args, shared, names, ["--quant", "int8", "--quant-flag=--quantize int8",
-                                              "--calib-flag=--calib {calib}"], json_path, fast)
+    # The bar: cosine >= 0.98 and digits_cnn within 0.5 points of
+    # its float accuracy.  With the default minmax ranges mobilenet_v2 stays
+    # at 0.973 (its error grows layer by layer, not from outliers; see
+    # tests/check_quant.py), so this check calibrates with --calib-method
+    # mse; check_quant.py holds minmax to its own regression bar.
+    doc, err = run_eval(args, shared, names, ["--quant", "int8",
+                                              "--quant-flag=--quantize int8 --calib-method mse",
+                                              "--calib-flag=--calib {calib}",
+                                              "--int8-cosine", "0.98", "--max-acc-drop", "0.005"],
+                        json_path, fast)
     if doc is None:
         print("FAIL  quant: " + err)
         return dict(ok=False, problems=[err])
