@@ -66,6 +66,9 @@ static void report_passes(Ctx *cx, const PassStats *st) {
                "branches into their Conv", st->branches_merged);
   if (st->slices_merged)
     ctx_report(cx, "merged %d Slice(s) of a Slice into one", st->slices_merged);
+  if (st->s2d_made)
+    ctx_report(cx, "made %d space-to-depth pattern(s) one SPACE_TO_DEPTH",
+               st->s2d_made);
   if (st->hswish_fused)
     ctx_report(cx, "made %d x * hard-sigmoid(x) pattern(s) one HardSwish",
                st->hswish_fused);
@@ -92,6 +95,7 @@ static Status run_onnx_passes(Ctx *cx, Graph *g, PassStats *st) {
   TRY(pass_fold_bn(cx, g, st));
   TRY(pass_merge_branches(cx, g, st));
   TRY(pass_merge_slices(cx, g, st));
+  TRY(pass_space_to_depth(cx, g, st));
   TRY(pass_fuse_hardswish(cx, g, st));
   TRY(pass_fuse_pad(cx, g, st));
   TRY(pass_fuse_gelu(cx, g, st));

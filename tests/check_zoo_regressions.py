@@ -142,7 +142,14 @@ def misc_cases():
     cs.append(Case("focus_stem", "yolo_like: strided Slices of the input, Concat, Conv",
                    nodes + [node("Concat", ["q0", "q1", "q2", "q3"], ["cat"], axis=1), c1],
                    [1, 3, 8, 10], i1 + list(st.values()),
-                   counts={"CONV_2D": 1, "STRIDED_SLICE": 4}, input_shape=[1, 8, 10, 3]))
+                   counts={"CONV_2D": 1, "SPACE_TO_DEPTH": 1, "STRIDED_SLICE": 0,
+                           "CONCATENATION": 0}, input_shape=[1, 8, 10, 3]))
+    # the Concat also read by something other than a convolution: the
+    # channel order cannot be renumbered, the strided slices stay
+    cs.append(Case("focus_stem_shared", "Focus Concat also a graph output: slices stay",
+                   nodes + [node("Concat", ["q0", "q1", "q2", "q3"], ["cat"], axis=1), c1],
+                   [1, 3, 8, 10], i1 + list(st.values()), outputs=("Y", "cat"),
+                   counts={"SPACE_TO_DEPTH": 0, "STRIDED_SLICE": 4}))
     # Slice of a Slice with negative steps (x.flip-like views)
     ns = {nm: const(nm, np.array(v, np.int64)) for nm, v in
           (("s_a", [6, 1]), ("e_a", [-100, 100]), ("x_a", [2, 3]), ("p_a", [-1, 2]),
@@ -285,8 +292,54 @@ def cumsum_cases():
     return cs
 
 
+# ---- space-to-depth written out (timm tresnet_m, PixelUnshuffle) -----------
+
+def s2d_cases():
+    cs = []
+
+    def s2d(x, y, c, h, w, b, perm, tag):
+        return [node("Reshape", [x, tag + "_s6"], [tag + "_r"]),
+                node("Transpose", [tag + "_r"], [tag + "_t"], perm=perm),
+                node("Reshape", [tag + "_t", tag + "_s4"], [y])], \
+            [const(tag + "_s6", np.array([-1, c, h // b, b, w // b, b], np.int64)),
+             const(tag + "_s4", np.array([-1, c * b * b, h // b, w // b], np.int64))]
+
+    dcr, crd = [0, 3, 5, 1, 2, 4], [0, 1, 3, 5, 2, 4]
+    n0, k0 = s2d("X", "s", 3, 8, 10, 2, dcr, "a")
+    c1, i1 = conv("c1", "s", "Y", 12, 8, k=3, pad=1)
+    cs.append(Case("s2d_dcr", "timm tresnet_m SpaceToDepth: view/permute/view, DCR order",
+                   n0 + [c1], [1, 3, 8, 10], k0 + i1,
+                   counts={"SPACE_TO_DEPTH": 1, "RESHAPE": 0, "CONV_2D": 1},
+                   input_shape=[1, 8, 10, 3]))
+    n1, k1 = s2d("X", "s", 3, 8, 10, 2, crd, "a")
+    cs.append(Case("s2d_pixel_unshuffle", "PixelUnshuffle (CRD): conv input channels renumbered",
+                   n1 + [c1], [1, 3, 8, 10], k1 + i1,
+                   counts={"SPACE_TO_DEPTH": 1, "RESHAPE": 0, "CONV_2D": 1}))
+    # block 3, an order of its own, through a LeakyRelu and a Clip into a
+    # Conv and a ConvTranspose
+    c0, i0 = conv("c0", "X", "f", 3, 4, k=3, pad=1)
+    n2, k2 = s2d("f", "s", 4, 9, 6, 3, [0, 5, 1, 3, 2, 4], "b")
+    c2, i2 = conv("c2", "l", "y1", 36, 5, k=3, pad=1)
+    ct = node("ConvTranspose", ["m", "ct_w", "ct_b"], ["y2"], kernel_shape=[2, 2], strides=[2, 2])
+    cs.append(Case("s2d_block3_branches", "jcb order, b=3, activations, Conv + ConvTranspose readers",
+                   [c0] + n2 + [node("LeakyRelu", ["s"], ["l"], alpha=0.1),
+                                node("Clip", ["s", "lo", "hi"], ["m"]), c2, ct],
+                   [1, 3, 9, 6], i0 + k2 + i2 + [const("ct_w", f32(36, 5, 2, 2) * 0.5), const("ct_b", f32(5)),
+                                                  const("lo", np.float32(-0.5)), const("hi", np.float32(0.5))],
+                   counts={"SPACE_TO_DEPTH": 1, "RESHAPE": 0}, outputs=("y1", "y2")))
+    # not absorbable: a grouped conv ties channels to groups (one TRANSPOSE,
+    # as before); DCR order needs no reader's help
+    c3, i3 = conv("c3", "s", "Y", 12, 8, k=3, pad=1, group=2)
+    cs.append(Case("s2d_crd_grouped_reader", "CRD into a grouped conv: left to the layout algebra",
+                   n1 + [c3], [1, 3, 8, 10], k1 + i3, counts={"SPACE_TO_DEPTH": 0, "TRANSPOSE": 1}))
+    n4, k4 = s2d("X", "s", 3, 8, 10, 2, dcr, "a")
+    cs.append(Case("s2d_dcr_grouped_reader", "DCR into a grouped conv: SPACE_TO_DEPTH",
+                   n4 + [c3], [1, 3, 8, 10], k4 + i3, counts={"SPACE_TO_DEPTH": 1}))
+    return cs
+
 def all_cases():
-    return hswish_cases() + misc_cases() + softmax_cases() + branch_cases() + cumsum_cases()
+    return (hswish_cases() + misc_cases() + softmax_cases() + branch_cases() + cumsum_cases() +
+            s2d_cases())
 
 
 # ---- running -----------------------------------------------------------------

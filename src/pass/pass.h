@@ -19,6 +19,7 @@ typedef struct PassStats {
   int hswish_fused;    /* x * hard-sigmoid(x) patterns made HardSwish */
   int branches_merged; /* Add of parallel Conv / BN / identity branches */
   int slices_merged;   /* Slice of a Slice made one Slice */
+  int s2d_made;        /* space-to-depth patterns made one SpaceToDepth */
   int acts_fused;      /* activations fused into their producer */
   int dead_removed;    /* nodes whose results nothing used */
   int gelu_fused;      /* Div/Erf/Add/Mul/Mul chains made one Gelu */
@@ -45,6 +46,10 @@ Status pass_fold_bn(Ctx *cx, Graph *g, PassStats *st);
 Status pass_merge_branches(Ctx *cx, Graph *g, PassStats *st);
 /* Slice(Slice(x)) into one Slice of x (opset >= 10). */
 Status pass_merge_slices(Ctx *cx, Graph *g, PassStats *st);
+/* Reshape/Transpose/Reshape, CRD SpaceToDepth and Focus-stem Concats of
+ * strided Slices into one DCR SpaceToDepth, the readers' convolution
+ * weights renumbered when the channel order differs (space_to_depth.c). */
+Status pass_space_to_depth(Ctx *cx, Graph *g, PassStats *st);
 /* x * HardSigmoid(x) and x * relu6(x + 3) / 6 into HardSwish. */
 Status pass_fuse_hardswish(Ctx *cx, Graph *g, PassStats *st);
 /* Constant zero Pad into the following Conv / AveragePool pads. */
