@@ -4,7 +4,10 @@
  *
  * Folding computes floats in double and rounds once to the output type;
  * integers in int64 with wrap-around (Div truncates toward zero, as
- * onnxruntime does); bools as 0/1.
+ * onnxruntime does); bools as 0/1.  float32 binary operators take a fast
+ * path (whole rows, broadcasting by strides) with the same results: one
+ * +, -, * or / of two floats computed in double and rounded is the float
+ * operation itself (double has more than 2*24+2 bits).
  */
 #include <math.h>
 #include <string.h>
@@ -218,6 +221,158 @@ static Status fold_step(Ctx *cx, Node *n, void *out, int64_t cnt,
   return O2L_OK;
 }
 
+/* ---- float32 fast path ---------------------------------------------------- */
+
+static bool f32_fast(const Node *n, int k) {
+  switch (n->op) {
+  case OP_Add: case OP_Sub: case OP_Mul: case OP_Div: case OP_Pow:
+  case OP_Max: case OP_Min: case OP_Sum: case OP_Mean: case OP_PRelu:
+    break;
+  default:
+    return false;
+  }
+  if (n->out[0]->dtype != DT_F32 || n->out[0]->rank > O2L_MAX_RANK)
+    return false;
+  for (int i = 0; i < k; i++)
+    if (n->in[i]->dtype != DT_F32)
+      return false;
+  return true;
+}
+
+/* Constant data may sit unaligned in the model file. */
+static inline float ldf(const unsigned char *p, int64_t i) {
+  float v;
+  memcpy(&v, p + 4 * i, 4);
+  return v;
+}
+
+static inline float fmax_nan(float a, float b) {
+  return a != a ? a : (b != b ? b : (a > b ? a : b));
+}
+
+static inline float fmin_nan(float a, float b) {
+  return a != a ? a : (b != b ? b : (a < b ? a : b));
+}
+
+/* o[i] = a[i*sa] (op) b[i*sb], i < cnt; op < 0 copies a. */
+#define F32_ROW(EXPR)                                                     \
+  do {                                                                    \
+    if (sa == 1 && sb == 1)                                               \
+      for (int64_t i = 0; i < cnt; i++) {                                 \
+        float x = ldf(a, i), y = ldf(b, i);                               \
+        o[i] = (EXPR);                                                    \
+      }                                                                   \
+    else if (sa == 1 && sb == 0) {                                        \
+      float y = ldf(b, 0);                                                \
+      for (int64_t i = 0; i < cnt; i++) {                                 \
+        float x = ldf(a, i);                                              \
+        o[i] = (EXPR);                                                    \
+      }                                                                   \
+    } else if (sa == 0 && sb == 1) {                                      \
+      float x = ldf(a, 0);                                                \
+      for (int64_t i = 0; i < cnt; i++) {                                 \
+        float y = ldf(b, i);                                              \
+        o[i] = (EXPR);                                                    \
+      }                                                                   \
+    } else                                                                \
+      for (int64_t i = 0; i < cnt; i++) {                                 \
+        float x = ldf(a, i * sa), y = ldf(b, i * sb);                     \
+        o[i] = (EXPR);                                                    \
+      }                                                                   \
+  } while (0)
+
+static void f32_row(int op, float *o, const unsigned char *a, int64_t sa,
+                    const unsigned char *b, int64_t sb, int64_t cnt) {
+  switch (op) {
+  case OP_Add: case OP_Sum: case OP_Mean: F32_ROW(x + y); break;
+  case OP_Sub: F32_ROW(x - y); break;
+  case OP_Mul: F32_ROW(x * y); break;
+  case OP_Div: F32_ROW(x / y); break;
+  case OP_Pow: F32_ROW((float)pow(x, y)); break;
+  case OP_Max: F32_ROW(fmax_nan(x, y)); break;
+  case OP_Min: F32_ROW(fmin_nan(x, y)); break;
+  case OP_PRelu: F32_ROW(x < 0 ? x * y : x); break;
+  default: F32_ROW(((void)y, x)); break; /* op < 0: a copy of a */
+  }
+}
+
+/* Broadcast strides of v (rank <= r) over the axes of an output of shape
+ * dims: 0 where v has size 1 or no axis. */
+static void bcast_strides(const Value *v, int r, int64_t *st) {
+  int64_t acc = 1;
+  for (int i = r - 1; i >= 0; i--) {
+    int iv = i - (r - v->rank);
+    st[i] = iv < 0 || v->dims[iv] == 1 ? 0 : acc;
+    if (iv >= 0)
+      acc *= v->dims[iv];
+  }
+}
+
+/* out = a (op) b over y's shape, a and b broadcast (sa/sb: their strides
+ * over y's axes).  Axes of size 1 are dropped and neighbours along which
+ * both operands move contiguously merged, so the inner rows are long. */
+static void f32_apply(int op, const Value *y, float *out,
+                      const unsigned char *a, const int64_t *sa,
+                      const unsigned char *b, const int64_t *sb) {
+  int r = 0;
+  int64_t d[O2L_MAX_RANK], ta[O2L_MAX_RANK], tb[O2L_MAX_RANK];
+  for (int i = 0; i < y->rank; i++) {
+    if (y->dims[i] == 1)
+      continue;
+    if (r > 0 && ta[r - 1] == sa[i] * y->dims[i] &&
+        tb[r - 1] == sb[i] * y->dims[i]) {
+      d[r - 1] *= y->dims[i];
+      ta[r - 1] = sa[i];
+      tb[r - 1] = sb[i];
+      continue;
+    }
+    d[r] = y->dims[i], ta[r] = sa[i], tb[r] = sb[i];
+    r++;
+  }
+  if (r == 0) { /* one element */
+    d[0] = 1, ta[0] = tb[0] = 0;
+    r = 1;
+  }
+  int64_t inner = d[r - 1], total = op_numel(y), idx[O2L_MAX_RANK] = {0};
+  int64_t oa = 0, ob = 0;
+  for (int64_t base = 0; base < total; base += inner) {
+    f32_row(op, out + base, a + 4 * oa, ta[r - 1], b + 4 * ob, tb[r - 1],
+            inner);
+    for (int i = r - 2; i >= 0; i--) {
+      oa += ta[i], ob += tb[i];
+      if (++idx[i] < d[i])
+        break;
+      oa -= ta[i] * d[i], ob -= tb[i] * d[i];
+      idx[i] = 0;
+    }
+  }
+}
+
+static void f32_fold(Node *n, int k, float *out) {
+  const Value *y = n->out[0];
+  int r = y->rank;
+  int64_t sa[O2L_MAX_RANK], sb[O2L_MAX_RANK];
+  bcast_strides(n->in[0], r, sa);
+  if (k == 1) { /* Sum / Mean / Max / Min of one input: a copy */
+    f32_apply(-1, y, out, n->in[0]->data, sa, n->in[0]->data, sa);
+    return;
+  }
+  bcast_strides(n->in[1], r, sb);
+  f32_apply(n->op, y, out, n->in[0]->data, sa, n->in[1]->data, sb);
+  int64_t so[O2L_MAX_RANK];
+  bcast_strides(y, r, so);
+  for (int i = 2; i < k; i++) {
+    bcast_strides(n->in[i], r, sb);
+    f32_apply(n->op, y, out, (const unsigned char *)out, so, n->in[i]->data,
+              sb);
+  }
+  if (n->op == OP_Mean && k > 1) {
+    int64_t cnt = op_numel(y);
+    for (int64_t i = 0; i < cnt; i++)
+      out[i] = out[i] / (float)k;
+  }
+}
+
 Status binary_fold(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   Value *y = n->out[0];
@@ -227,6 +382,10 @@ Status binary_fold(Ctx *cx, Graph *g, Node *n) {
   int64_t cnt = op_numel(y);
   if (is_compare(n->op))
     return fold_compare(n, out, cnt);
+  if (f32_fast(n, op_nin(n))) {
+    f32_fold(n, op_nin(n), out);
+    return O2L_OK;
+  }
   int k = op_nin(n);
   for (int i = 0; i < k; i++)
     TRY(fold_step(cx, n, out, cnt, n->in[i], i == 0));

@@ -94,16 +94,20 @@ Status bn_fold(Ctx *cx, Graph *g, Node *n) {
   bool f32 = x->dtype == DT_F32 && y->dtype == DT_F32;
   for (int64_t i0 = 0; i0 < total; i0 += inner) { /* one channel row */
     int64_t c = (i0 / inner) % p.channels;
-    for (int64_t i = i0; i < i0 + inner; i++) {
-      if (f32) { /* weights: millions of elements, no per-element switch */
+    double k0 = k[2 * c], k1 = k[2 * c + 1];
+    if (f32) { /* weights: millions of elements, no per-element switch */
+      const unsigned char *src = (const unsigned char *)x->data + 4 * i0;
+      float *dst = (float *)out + i0;
+      for (int64_t i = 0; i < inner; i++) {
         float v;
-        memcpy(&v, (const char *)x->data + 4 * i, 4);
-        ((float *)out)[i] = (float)(v * k[2 * c] + k[2 * c + 1]);
-      } else {
-        double v = load_as_f64(x->data, x->dtype, (size_t)i);
-        store_from_f64(out, y->dtype, (size_t)i, v * k[2 * c] + k[2 * c + 1]);
+        memcpy(&v, src + 4 * i, 4);
+        dst[i] = (float)(v * k0 + k1);
       }
+      continue;
     }
+    for (int64_t i = i0; i < i0 + inner; i++)
+      store_from_f64(out, y->dtype, (size_t)i,
+                     load_as_f64(x->data, x->dtype, (size_t)i) * k0 + k1);
   }
   return O2L_OK;
 }

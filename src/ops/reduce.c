@@ -111,6 +111,109 @@ static int64_t i_acc(int op, int64_t acc, int64_t v) {
   }
 }
 
+/* Any element type, element by element (doubles in fa for floats, int64
+ * in ia otherwise). */
+static void accumulate(int op, const Value *x, const bool *reduced,
+                       double *fa, int64_t *ia) {
+  /* output strides over the input's axes, 0 on reduced ones */
+  int64_t ost[O2L_MAX_RANK], s = 1, idx[O2L_MAX_RANK] = {0}, off = 0;
+  for (int a = x->rank - 1; a >= 0; a--) {
+    ost[a] = reduced[a] ? 0 : s;
+    if (!reduced[a])
+      s *= x->dims[a];
+  }
+  int64_t nx = op_numel(x);
+  for (int64_t i = 0; i < nx; i++) {
+    if (fa)
+      fa[off] = f_acc(op, fa[off], load_as_f64(x->data, x->dtype, (size_t)i));
+    else
+      ia[off] = i_acc(op, ia[off], load_as_i64(x->data, x->dtype, (size_t)i));
+    for (int a = x->rank - 1; a >= 0; a--) {
+      off += ost[a];
+      if (++idx[a] < x->dims[a])
+        break;
+      off -= ost[a] * x->dims[a];
+      idx[a] = 0;
+    }
+  }
+}
+
+/* float32 input: the same double accumulators, filled row by row.  Axes
+ * of size 1 are dropped and neighbours that are both reduced or both kept
+ * merged; the innermost run is then either kept (each input row adds into
+ * a row of accumulators) or reduced (one accumulator takes a whole row).
+ * Every accumulator still sees its inputs in row-major order, so the
+ * results are those of the element-by-element loop. */
+static void f32_accumulate(int op, const Value *x, const bool *reduced,
+                           double *fa) {
+  int r = 0;
+  int64_t d[O2L_MAX_RANK], ost[O2L_MAX_RANK];
+  bool red[O2L_MAX_RANK];
+  for (int a = 0; a < x->rank; a++) {
+    if (x->dims[a] == 1)
+      continue;
+    if (r > 0 && red[r - 1] == reduced[a]) {
+      d[r - 1] *= x->dims[a];
+      continue;
+    }
+    d[r] = x->dims[a], red[r] = reduced[a];
+    r++;
+  }
+  if (r == 0) {
+    d[0] = 1, red[0] = true;
+    r = 1;
+  }
+  int64_t s = 1;
+  for (int a = r - 1; a >= 0; a--) { /* accumulator strides */
+    ost[a] = red[a] ? 0 : s;
+    if (!red[a])
+      s *= d[a];
+  }
+  const unsigned char *p = x->data;
+  int64_t inner = d[r - 1], total = op_numel(x), idx[O2L_MAX_RANK] = {0};
+  int64_t off = 0;
+  for (int64_t base = 0; base < total; base += inner) {
+    const unsigned char *row = p + 4 * base;
+    if (!red[r - 1]) { /* a row of accumulators */
+      double *acc = fa + off;
+      if (op == OP_ReduceSum || op == OP_ReduceMean)
+        for (int64_t j = 0; j < inner; j++) {
+          float v;
+          memcpy(&v, row + 4 * j, 4);
+          acc[j] += v;
+        }
+      else
+        for (int64_t j = 0; j < inner; j++) {
+          float v;
+          memcpy(&v, row + 4 * j, 4);
+          acc[j] = f_acc(op, acc[j], v);
+        }
+    } else { /* one accumulator */
+      double acc = fa[off];
+      if (op == OP_ReduceSum || op == OP_ReduceMean)
+        for (int64_t j = 0; j < inner; j++) {
+          float v;
+          memcpy(&v, row + 4 * j, 4);
+          acc += v;
+        }
+      else
+        for (int64_t j = 0; j < inner; j++) {
+          float v;
+          memcpy(&v, row + 4 * j, 4);
+          acc = f_acc(op, acc, v);
+        }
+      fa[off] = acc;
+    }
+    for (int a = r - 2; a >= 0; a--) {
+      off += ost[a];
+      if (++idx[a] < d[a])
+        break;
+      off -= ost[a] * d[a];
+      idx[a] = 0;
+    }
+  }
+}
+
 Status reduce_fold(Ctx *cx, Graph *g, Node *n) {
   ReduceParams p;
   TRY(reduce_params(cx, g, n, &p));
@@ -145,26 +248,10 @@ Status reduce_fold(Ctx *cx, Graph *g, Node *n) {
               : n->op == OP_ReduceMin ? imax
               : n->op == OP_ReduceProd ? 1 : 0;
   }
-  /* output strides over the input's axes, 0 on reduced ones */
-  int64_t ost[O2L_MAX_RANK], s = 1, idx[O2L_MAX_RANK] = {0}, off = 0;
-  for (int a = x->rank - 1; a >= 0; a--) {
-    ost[a] = p.reduced[a] ? 0 : s;
-    if (!p.reduced[a])
-      s *= x->dims[a];
-  }
-  for (int64_t i = 0; i < nx; i++) {
-    if (flt)
-      fa[off] = f_acc(n->op, fa[off], load_as_f64(x->data, x->dtype, (size_t)i));
-    else
-      ia[off] = i_acc(n->op, ia[off], load_as_i64(x->data, x->dtype, (size_t)i));
-    for (int a = x->rank - 1; a >= 0; a--) {
-      off += ost[a];
-      if (++idx[a] < x->dims[a])
-        break;
-      off -= ost[a] * x->dims[a];
-      idx[a] = 0;
-    }
-  }
+  if (x->dtype == DT_F32)
+    f32_accumulate(n->op, x, p.reduced, fa);
+  else
+    accumulate(n->op, x, p.reduced, fa, ia);
   int64_t count = ny ? nx / ny : 0;
   for (int64_t i = 0; i < ny; i++) {
     if (flt) {

@@ -410,6 +410,109 @@ static void test_fold_limits(void) {
   tb_free(&t);
 }
 
+/* float32 fast paths (whole rows, broadcasting by strides) give the
+ * element-by-element results bit for bit: binary operators on every
+ * broadcast pattern of a 4-D shape, reductions over every axis subset. */
+static float lcg_f32(uint32_t *st) {
+  *st = *st * 1664525u + 1013904223u;
+  return (float)((int)(*st >> 9) % 2001 - 1000) / 37.0f;
+}
+
+static void bcast_dims(int64_t *d, unsigned mask, const int64_t *full) {
+  for (int i = 0; i < 4; i++)
+    d[i] = mask & (1u << i) ? full[i] : 1;
+}
+
+static size_t bcast_index(const int64_t *d, const int64_t *idx) {
+  size_t k = 0;
+  for (int i = 0; i < 4; i++)
+    k = k * (size_t)d[i] + (size_t)(d[i] == 1 ? 0 : idx[i]);
+  return k;
+}
+
+static void test_f32_fast_paths(void) {
+  const int64_t full[4] = {2, 3, 4, 5};
+  const char *ops[] = {"Add", "Sub", "Mul", "Div", "Max", "Min", "PRelu"};
+  uint32_t st = 1;
+  float xa[120], xb[120];
+  for (int i = 0; i < 120; i++) {
+    xa[i] = lcg_f32(&st);
+    xb[i] = lcg_f32(&st);
+  }
+  for (unsigned ma = 0; ma < 16; ma += 5) /* 0, 5, 10, 15 */
+    for (unsigned mb = 0; mb < 16; mb++)
+      for (int o = 0; o < 7; o++) {
+        if (o == 6 && ma != 15) /* PRelu: X has the output's shape */
+          continue;
+        TB t;
+        tb_init(&t, 13);
+        int64_t da[4], db[4];
+        bcast_dims(da, ma, full);
+        bcast_dims(db, mb, full);
+        Value *a = tb_const_skew(&t, "a", DT_F32, 4, da, xa, 1);
+        Value *b = tb_const_skew(&t, "b", DT_F32, 4, db, xb, 3);
+        Value *y = tb_op(&t, ops[o], "y", INS(a, b), NOATTR);
+        CHECK(tb_infer(&t) == O2L_OK);
+        bool same = value_is_const(y);
+        int64_t idx[4];
+        for (idx[0] = 0; idx[0] < 2; idx[0]++)
+          for (idx[1] = 0; idx[1] < 3; idx[1]++)
+            for (idx[2] = 0; idx[2] < 4; idx[2]++)
+              for (idx[3] = 0; idx[3] < 5; idx[3]++) {
+                if (!same)
+                  break;
+                double p = xa[bcast_index(da, idx)], q = xb[bcast_index(db, idx)];
+                double r = o == 0 ? p + q : o == 1 ? p - q : o == 2 ? p * q
+                         : o == 3 ? p / q : o == 4 ? (p > q ? p : q)
+                         : o == 5 ? (p < q ? p : q) : (p < 0 ? p * q : p);
+                size_t k = bcast_index(y->dims, idx);
+                same = load_f32(y->data, k) == (float)r;
+              }
+        if (!same)
+          fprintf(stderr, "  %s: a mask %u, b mask %u\n", ops[o], ma, mb);
+        CHECK(same);
+        tb_free(&t);
+      }
+  const char *rops[] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceSumSquare"};
+  for (unsigned axes = 1; axes < 16; axes++)
+    for (int o = 0; o < 4; o++) {
+      TB t;
+      tb_init(&t, 13);
+      int64_t ax[4];
+      int na = 0;
+      for (int i = 0; i < 4; i++)
+        if (axes & (1u << i))
+          ax[na++] = i;
+      Value *x = tb_const_skew(&t, "x", DT_F32, 4, full, xa, 2);
+      Value *y = o == 0 /* ReduceSum: axes as an input from opset 13 */
+                     ? tb_op(&t, rops[o], "y", INS(x, tb_ints(&t, "ax", na, ax)), NOATTR)
+                     : tb_op(&t, rops[o], "y", INS(x), ATTRS(A_is("axes", na, ax)));
+      CHECK(tb_infer(&t) == O2L_OK);
+      double acc[120];
+      int64_t kd[4], idx[4];
+      bcast_dims(kd, ~axes & 15u, full);
+      for (int i = 0; i < 120; i++)
+        acc[i] = o == 2 ? -INFINITY : 0;
+      for (idx[0] = 0; idx[0] < 2; idx[0]++)
+        for (idx[1] = 0; idx[1] < 3; idx[1]++)
+          for (idx[2] = 0; idx[2] < 4; idx[2]++)
+            for (idx[3] = 0; idx[3] < 5; idx[3]++) {
+              double v = xa[bcast_index(full, idx)];
+              double *a = &acc[bcast_index(kd, idx)];
+              *a = o == 2 ? (v > *a ? v : *a) : o == 3 ? *a + v * v : *a + v;
+            }
+      bool same = value_is_const(y) && value_numel(y) == kd[0] * kd[1] * kd[2] * kd[3];
+      for (int64_t k = 0; same && k < value_numel(y); k++) {
+        double v = o == 1 ? acc[k] / (double)(120 / value_numel(y)) : acc[k];
+        same = load_f32(y->data, (size_t)k) == (float)v;
+      }
+      if (!same)
+        fprintf(stderr, "  %s over axes mask %u\n", rops[o], axes);
+      CHECK(same);
+      tb_free(&t);
+    }
+}
+
 int main(void) {
   test_shape_chain();
   test_binary_fold();
@@ -421,5 +524,6 @@ int main(void) {
   test_generators();
   test_reduce_matmul_fold();
   test_fold_limits();
+  test_f32_fast_paths();
   return check_done("test_fold");
 }
