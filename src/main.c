@@ -64,12 +64,18 @@ static int exit_code(o2l_status st) {
 typedef struct Cli {
   int tty;
   int bar_shown;
+  const char *stage; /* last drawn, to redraw only on change */
+  int percent;
 } Cli;
 
 static void on_progress(void *user, const char *stage, double fraction) {
   Cli *cli = user;
-  if (!cli->tty)
+  int percent = (int)(fraction * 100 + 0.5);
+  if (!cli->tty || (cli->bar_shown && stage == cli->stage &&
+                    percent == cli->percent))
     return;
+  cli->stage = stage;
+  cli->percent = percent;
   int width = 30, filled = (int)(fraction * width + 0.5);
   if (filled > width)
     filled = width;
@@ -233,7 +239,7 @@ static int cmd_convert(int argc, char **argv) {
     return rc;
   }
   opt.input_shapes = shapes;
-  Cli cli = {isatty(2), 0};
+  Cli cli = {isatty(2), 0, NULL, -1};
   opt.progress = on_progress;
   opt.notice = on_notice;
   opt.user = &cli;
