@@ -96,6 +96,7 @@ checks: $(BA)/onnx2lite $(B)/onnx2lite $(B)/ref_run venv
 	$(VPY) tests/check_lower_shape.py --bin $(BA)/onnx2lite
 	$(VPY) tests/check_ops_extra.py --bin $(BA)/onnx2lite
 	$(VPY) tests/check_zoo_regressions.py --bin $(BA)/onnx2lite
+	$(VPY) tests/check_quant_regressions.py --bin $(B)/onnx2lite
 ifneq ($(SHARED_MODELS),)
 	$(VPY) tests/check_ref_vs_litert.py --bin $(B)/onnx2lite --models-dir ../shared/models --fixtures
 	$(VPY) tests/check_quant.py --bin $(B)/onnx2lite --only modes,methods,vela,ops,errors

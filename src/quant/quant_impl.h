@@ -8,6 +8,8 @@
  *                rules;
  *   calibrate.c  runs the float graph on the samples (src/ref) and records
  *                every float tensor's range (min/max or a histogram);
+ *   qrewrite.c   integer-friendly forms of a few operators, constant
+ *                folding (integer modes, before calibration);
  *   quant_int.c  the full-integer rewrite (int8 and int16x8);
  *   quant_fp16.c float16 weights; quant_dynamic.c int8 weights, hybrid ops;
  *   quant_report.c the --report JSON.
@@ -124,6 +126,12 @@ void calib_hist_range(const double *bins, int nbins, double lo, double w,
                       float *out_max);
 
 /* ---- stages ----------------------------------------------------------- */
+
+/* Integer modes, before calibration: operators whose integer kernels are
+ * missing or wrong in a runtime become equivalent integer-friendly ones,
+ * and operators computed from constants only become constants
+ * (qrewrite.c).  Leaves g sorted, with uses up to date. */
+Status quant_rewrite(Ctx *cx, Graph *g);
 
 Status quant_float16(Ctx *cx, Graph *g);
 Status quant_dynamic(Ctx *cx, Graph *g);

@@ -203,6 +203,35 @@ static void homes(QI *q, const CalibRange *ranges) {
   }
 }
 
+/* A PADV2 output was calibrated with its border, and a max-pool's border
+ * is -FLT_MAX ("below everything"): that range would take the whole group
+ * with it (scale ~1e36, every value 0).  The output's range is its input's
+ * with the pad value added only when it is an ordinary number; a sentinel
+ * is clamped to the lowest integer by QR_SAME_CLAMP, which is what a
+ * max-pool needs. */
+static void padv2_ranges(QI *q) {
+  for (int i = 0; i < q->n0; i++) {
+    Node *n = q->g->nodes[i];
+    if (q->kind[i] != QK_INT || n->op != TFL_PADV2 || n->nin < 3 ||
+        !is_act(n->in[0]) || !is_act(n->out[0]))
+      continue;
+    QV *in = qv(q, n->in[0]), *out = qv(q, n->out[0]);
+    if (!in->has_range)
+      continue;
+    out->has_range = true;
+    out->lo = in->lo;
+    out->hi = in->hi;
+    const Value *p = n->in[2];
+    if (p && value_is_const(p) && p->dtype == DT_F32 && value_numel(p) == 1) {
+      float pv = load_f32(p->data, 0);
+      if (isfinite(pv) && fabsf(pv) < 1e30f) {
+        out->lo = fminf(out->lo, pv);
+        out->hi = fmaxf(out->hi, pv);
+      }
+    }
+  }
+}
+
 static Value *int_copy(QI *q, Value *v) {
   QV *s = qv(q, v);
   if (s->qcopy)
@@ -758,6 +787,7 @@ static Status run(QI *q, const CalibRange *ranges) {
   TRY(grow(q));
   TRY(classify(q));
   homes(q, ranges);
+  padv2_ranges(q);
   TRY(rewire(q));
   join_groups(q);
   mark_fixed(q);

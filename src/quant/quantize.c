@@ -121,6 +121,7 @@ static Status integer(Ctx *cx, Graph *g, DType act) {
   if (g->ninputs == 0)
     return ctx_err(cx, O2L_ERR_UNSUPPORTED,
                    "the model has no runtime inputs to calibrate");
+  TRY(quant_rewrite(cx, g));
   graph_uses(g);
   CalibRange *ranges = arena_alloc(cx->arena,
                                    sizeof(CalibRange) * (size_t)(g->nvalues + 1), 8);

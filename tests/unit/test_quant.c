@@ -444,6 +444,77 @@ static void test_padv2(void) {
   t_free(&t);
 }
 
+/* A PADV2 of -FLT_MAX (a max-pool border) after an output with negative
+ * values stays PADV2; its calibrated range (which saw the border) must
+ * not reach the group: the group is its input's range. */
+static void test_padv2_sentinel(void) {
+  T t;
+  t_init(&t, O2L_QUANT_INT8);
+  int64_t d[4] = {1, 2, 2, 1}, dp[4] = {1, 3, 3, 1}, dpad[2] = {4, 2}, d1[1] = {1};
+  const int32_t pads[8] = {0, 0, 0, 1, 0, 1, 0, 0};
+  const float lowest[1] = {-3.4028235e38f};
+  Value *x = act(&t, "x", 4, d), *c = act(&t, "c", 4, d), *p = act(&t, "p", 4, dp);
+  Value *pv = cst(&t, "pads", DT_I32, 2, dpad, pads), *v = cst(&t, "v", DT_F32, 1, d1, lowest);
+  op(&t, TFL_ABS, 1, (Value *[]){x}, c);
+  Node *pad = op(&t, TFL_PADV2, 3, (Value *[]){c, pv, v}, p);
+  io(&t, x, p);
+  ranges(&t);
+  rng(&t, x, -1, 3);
+  rng(&t, c, -1, 3); /* pretend: an output with negative values */
+  rng(&t, p, -3.4028235e38f, 3);
+  CHECK(finish(&t, DT_I8, DT_I8) == O2L_OK);
+  CHECK(pad->op == TFL_PADV2 && same_q(c, p) && qis(p, 4.0f / 255, -64));
+  CHECK(((const int8_t *)pad->in[2]->data)[0] == -128);
+  t_free(&t);
+}
+
+/* quant_rewrite: SUM -> MEAN * count; ELU -> MINIMUM, EXP, ADD, MAXIMUM;
+ * DIV by a SQRT used once -> MUL by an RSQRT (not when the SQRT has
+ * another use); a RELU of a constant is folded. */
+static void test_rewrites(void) {
+  T t;
+  t_init(&t, O2L_QUANT_INT8);
+  int64_t d[4] = {1, 2, 3, 4}, ds[3] = {1, 3, 4}, d1[1] = {1};
+  const int32_t ax[1] = {1};
+  const float cvals[24] = {-1, 2, -3, 4};
+  Value *x = act(&t, "x", 4, d), *s = act(&t, "s", 3, ds), *e = act(&t, "e", 4, d);
+  Value *q = act(&t, "q", 4, d), *dv = act(&t, "dv", 4, d);
+  Value *q2 = act(&t, "q2", 4, d), *dv2 = act(&t, "dv2", 4, d), *dv3 = act(&t, "dv3", 4, d);
+  Value *r = act(&t, "r", 4, d), *y = act(&t, "y", 4, d);
+  Value *axes = cst(&t, "axes", DT_I32, 1, d1, ax), *c = cst(&t, "c", DT_F32, 4, d, cvals);
+  op(&t, TFL_SUM, 2, (Value *[]){x, axes}, s);
+  op(&t, TFL_ELU, 1, (Value *[]){x}, e);
+  Node *sq = op(&t, TFL_SQRT, 1, (Value *[]){e}, q);
+  Node *div = op(&t, TFL_DIV, 2, (Value *[]){x, q}, dv);
+  Node *sq2 = op(&t, TFL_SQRT, 1, (Value *[]){dv}, q2);
+  Node *div2 = op(&t, TFL_DIV, 2, (Value *[]){dv, q2}, dv2);
+  op(&t, TFL_ADD, 2, (Value *[]){dv2, q2}, dv3); /* q2 has two uses */
+  Node *relu = op(&t, TFL_RELU, 1, (Value *[]){c}, r);
+  op(&t, TFL_ADD, 2, (Value *[]){dv3, r}, y);
+  Value *outs[2] = {s, y};
+  graph_set_inputs(&t.cx, t.g, 1, &x);
+  graph_set_outputs(&t.cx, t.g, 2, outs);
+  CHECK(quant_rewrite(&t.cx, t.g) == O2L_OK);
+  CHECK(count_ops(t.g, TFL_SUM) == 0 && count_ops(t.g, TFL_MEAN) == 1);
+  const Node *mul = s->producer;
+  CHECK(mul && mul->op == TFL_MUL && mul->in[0]->producer->op == TFL_MEAN);
+  CHECK(value_is_const(mul->in[1]) && load_f32(mul->in[1]->data, 0) == 2.0f);
+  CHECK(count_ops(t.g, TFL_ELU) == 0 && e->producer->op == TFL_MAXIMUM);
+  CHECK(e->producer->in[0] == x && count_ops(t.g, TFL_EXP) == 1 &&
+        count_ops(t.g, TFL_MINIMUM) == 1);
+  CHECK(sq->op == TFL_RSQRT && div->op == TFL_MUL);
+  CHECK(sq2->op == TFL_SQRT && div2->op == TFL_DIV);
+  CHECK(relu->dead || count_ops(t.g, TFL_RELU) == 0);
+  CHECK(value_is_const(r) && load_f32(r->data, 0) == 0 && load_f32(r->data, 3) == 4);
+  /* producers come before their consumers */
+  for (int i = 0; i < t.g->nnodes; i++)
+    for (int j = 0; j < t.g->nodes[i]->nin; j++) {
+      const Node *p = t.g->nodes[i]->in[j] ? t.g->nodes[i]->in[j]->producer : NULL;
+      CHECK(!p || p->id < i);
+    }
+  t_free(&t);
+}
+
 /* int16x8: symmetric int16 activations, int64 biases, ADD with
  * pot_scale_int16 = false, fixed LOGISTIC parameters. */
 static void test_int16x8(void) {
@@ -630,6 +701,8 @@ int main(void) {
   test_fallback_and_io();
   test_uint8_io();
   test_padv2();
+  test_padv2_sentinel();
+  test_rewrites();
   test_int16x8();
   test_bias_correction();
   test_fp16_mode();

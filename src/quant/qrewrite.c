@@ -1,0 +1,258 @@
+/* qrewrite.c - rewrites of the float TFLite graph before calibration, for
+ * the integer modes only: operators whose integer kernels are missing or
+ * wrong somewhere are replaced by equivalent ones that every runtime runs
+ * in integer, and operators computed from constants alone become
+ * constants.  The float output of the converter is not touched.
+ *
+ *   SUM(x, axes)        -> MEAN(x, axes) * N   (N = elements reduced).
+ *       LiteRT's reference int8 SUM kernel (BUILTIN_REF, the one closest
+ *       to TFLite Micro) returns wrong sums for every axis layout measured
+ *       (cosine 0.27-0.99 against the default kernel's 0.9999); its MEAN
+ *       is right, the MEAN output has the same resolution (the sum's range
+ *       / N), and Ethos-U runs MEAN and MUL on the NPU but not SUM.
+ *   ELU(x)              -> MAXIMUM(x, EXP(MINIMUM(x, 0)) - 1).
+ *       The reference resolver has no ELU at all; for x > 0 the second
+ *       operand is 0, for x <= 0 it is e^x - 1 >= x.  All four operators
+ *       are integer in both resolvers (int16 too, where ELU is refused)
+ *       and on the NPU.
+ *   DIV(x, SQRT(v))     -> MUL(x, RSQRT(v))    (the SQRT used only there).
+ *       LayerNorm / GroupNorm written out: DIV has no usable integer
+ *       kernel (LiteRT's int8 DIV is off by ~8 %), RSQRT and MUL have, so
+ *       the normalization no longer leaves the integer graph.
+ *   operators whose inputs are all constant -> constants (evaluated with
+ *       the reference runner, which folds them anyway and so never
+ *       calibrates them): e.g. a positional encoding computed from a
+ *       folded cumsum and projected by a convolution.
+ */
+#include <string.h>
+
+#include "quant/quant_impl.h"
+#include "ref/ref.h"
+
+static bool is_act(const Value *v) {
+  return v && v->dtype == DT_F32 && !value_is_const(v);
+}
+
+static Value *scalar(Ctx *cx, Graph *g, const char *base, const char *suffix,
+                     float x) {
+  float *d = arena_alloc(cx->arena, sizeof(float), 16);
+  const char *name = q_name(cx, base, suffix);
+  if (!d || !name)
+    return NULL;
+  *d = x;
+  return graph_add_const(cx, g, name, DT_F32, 0, NULL, d, sizeof(float));
+}
+
+static Value *like(Ctx *cx, Graph *g, const Value *v, const char *suffix) {
+  return q_like(cx, g, v, q_name(cx, v->name, suffix), DT_F32);
+}
+
+static Node *add_node(Ctx *cx, Graph *g, int op, const char *name, Value *a,
+                      Value *b, Value *out) {
+  if (!a || !out || (b == NULL) != (op == TFL_EXP))
+    return NULL;
+  Value *in[2] = {a, b};
+  Node *n = graph_add_node(cx, g, op, name, b ? 2 : 1, in, 1, &out);
+  if (n)
+    n->op_type = tfl_op_name(op);
+  return n;
+}
+
+static Status failed(Ctx *cx) {
+  return cx->status ? cx->status : ctx_oom(cx, "quantization rewrites");
+}
+
+/* ---- SUM -> MEAN * N ------------------------------------------------------ */
+
+/* Elements a SUM reduces, or 0 when the axes or shape are not known. */
+static int64_t reduced_count(const Node *n) {
+  const Value *x = n->in[0], *ax = n->nin > 1 ? n->in[1] : NULL;
+  if (!ax || !value_is_const(ax) || (ax->dtype != DT_I32 && ax->dtype != DT_I64) ||
+      x->rank <= 0)
+    return 0;
+  int64_t k = value_numel(ax);
+  bool seen[O2L_MAX_RANK] = {false};
+  int64_t count = 1;
+  for (int64_t i = 0; i < k; i++) {
+    int64_t a = load_as_i64(ax->data, ax->dtype, (size_t)i);
+    if (a < 0)
+      a += x->rank;
+    if (a < 0 || a >= x->rank || x->dims[a] <= 0)
+      return 0;
+    if (!seen[a])
+      count *= x->dims[a];
+    seen[a] = true;
+  }
+  return count;
+}
+
+static Status sum_to_mean(Ctx *cx, Graph *g, Node *n, int *done) {
+  int64_t count = reduced_count(n);
+  Value *y = n->out[0];
+  if (count <= 1 || count > (1 << 24) || !is_act(n->in[0]) || y->dtype != DT_F32)
+    return O2L_OK;
+  Value *mean = like(cx, g, y, "/mean");
+  Value *c = scalar(cx, g, y->name, "/count", (float)count);
+  if (!mean || !c)
+    return failed(cx);
+  n->op = TFL_MEAN;
+  n->op_type = tfl_op_name(TFL_MEAN);
+  n->out[0] = mean;
+  if (!add_node(cx, g, TFL_MUL, n->name, mean, c, y))
+    return failed(cx);
+  (*done)++;
+  return O2L_OK;
+}
+
+/* ---- ELU -> MAXIMUM(x, EXP(MINIMUM(x, 0)) - 1) ---------------------------- */
+
+static Status elu_decompose(Ctx *cx, Graph *g, Node *n, int *done) {
+  Value *x = n->in[0], *y = n->out[0];
+  if (!is_act(x) || y->dtype != DT_F32)
+    return O2L_OK;
+  Value *neg = like(cx, g, x, "/elu_neg");
+  Value *e = like(cx, g, x, "/elu_exp");
+  Value *em1 = like(cx, g, x, "/elu_expm1");
+  Value *zero = scalar(cx, g, y->name, "/zero", 0.0f);
+  Value *m1 = scalar(cx, g, y->name, "/minus_one", -1.0f);
+  if (!neg || !e || !em1 || !zero || !m1)
+    return failed(cx);
+  n->op = TFL_MINIMUM;
+  n->op_type = tfl_op_name(TFL_MINIMUM);
+  Value **in = arena_alloc(cx->arena, 2 * sizeof(Value *), 8);
+  if (!in)
+    return failed(cx);
+  in[0] = x;
+  in[1] = zero;
+  n->in = in;
+  n->nin = 2;
+  n->out[0] = neg;
+  if (!add_node(cx, g, TFL_EXP, n->name, neg, NULL, e) ||
+      !add_node(cx, g, TFL_ADD, n->name, e, m1, em1) ||
+      !add_node(cx, g, TFL_MAXIMUM, n->name, x, em1, y))
+    return failed(cx);
+  (*done)++;
+  return O2L_OK;
+}
+
+/* ---- DIV(x, SQRT(v)) -> MUL(x, RSQRT(v)) ---------------------------------- */
+
+static Status div_sqrt(Ctx *cx, Graph *g, Node *n, int *done) {
+  Value *d = n->nin == 2 ? n->in[1] : NULL;
+  Node *s = d ? d->producer : NULL;
+  if (!s || s->dead || s->op != TFL_SQRT || d->nuses != 1 || d->is_output ||
+      !is_act(n->in[0]) || !is_act(d))
+    return O2L_OK;
+  s->op = TFL_RSQRT;
+  s->op_type = tfl_op_name(TFL_RSQRT);
+  n->op = TFL_MUL;
+  n->op_type = tfl_op_name(TFL_MUL);
+  (*done)++;
+  return O2L_OK;
+}
+
+/* ---- constants ------------------------------------------------------------ */
+
+/* Marks in `foldable` (per node) every operator whose inputs are all
+ * constants or outputs of such operators and whose outputs are not graph
+ * outputs; returns how many there are. */
+static int find_foldable(const Graph *g, bool *known, bool *foldable) {
+  int count = 0;
+  for (int i = 0; i < g->nvalues; i++)
+    known[i] = value_is_const(g->values[i]);
+  for (int i = 0; i < g->nnodes; i++) {
+    const Node *n = g->nodes[i];
+    bool all = !n->dead && n->nin > 0;
+    for (int j = 0; j < n->nin && all; j++)
+      all = !n->in[j] || known[n->in[j]->id];
+    foldable[i] = all;
+    if (!all)
+      continue;
+    for (int k = 0; k < n->nout; k++) {
+      known[n->out[k]->id] = true;
+      foldable[i] = foldable[i] && !n->out[k]->is_output;
+    }
+    count += foldable[i];
+  }
+  return count;
+}
+
+static Status fold_constants(Ctx *cx, Graph *g, int *done) {
+  bool *known = xrealloc(NULL, sizeof(bool) * (size_t)(g->nvalues + 1));
+  bool *foldable = xrealloc(NULL, sizeof(bool) * (size_t)(g->nnodes + 1));
+  RefRunner *r = NULL;
+  Status st = O2L_OK;
+  if (!known || !foldable)
+    st = ctx_oom(cx, "quantization rewrites");
+  else if (find_foldable(g, known, foldable) > 0)
+    st = ref_prepare(cx, g, &r);
+  for (int i = 0; r && i < g->nnodes && st == O2L_OK; i++) {
+    Node *n = g->nodes[i];
+    if (!foldable[i])
+      continue;
+    for (int k = 0; k < n->nout && st == O2L_OK; k++) {
+      Value *v = n->out[k];
+      const void *src = ref_value_data(r, v);
+      int64_t numel = value_numel(v);
+      size_t bytes = (size_t)(numel > 0 ? numel : 0) * dtype_size(v->dtype);
+      void *copy = src ? arena_alloc(cx->arena, bytes + 1, 16) : NULL;
+      if (!src)
+        st = ctx_err(cx, O2L_ERR_INTERNAL, "%s '%s': computed from constants "
+                     "but not evaluated", tfl_op_name(n->op), n->name);
+      else if (!copy)
+        st = ctx_oom(cx, "folded constants");
+      else {
+        memcpy(copy, src, bytes);
+        v->data = copy;
+        v->nbytes = bytes;
+        v->producer = NULL;
+      }
+    }
+    n->dead = true;
+    (*done)++;
+  }
+  ref_free(r);
+  xfree(known);
+  xfree(foldable);
+  return st;
+}
+
+/* ---- driver --------------------------------------------------------------- */
+
+Status quant_rewrite(Ctx *cx, Graph *g) {
+  int sums = 0, elus = 0, divs = 0, folded = 0;
+  graph_uses(g);
+  int n0 = g->nnodes;
+  for (int i = 0; i < n0; i++) {
+    Node *n = g->nodes[i];
+    if (n->dead)
+      continue;
+    switch (n->op) {
+    case TFL_SUM: TRY(sum_to_mean(cx, g, n, &sums)); break;
+    case TFL_ELU: TRY(elu_decompose(cx, g, n, &elus)); break;
+    case TFL_DIV: TRY(div_sqrt(cx, g, n, &divs)); break;
+    default: break;
+    }
+  }
+  if (sums + elus + divs) {
+    TRY(graph_toposort(cx, g));
+    graph_uses(g);
+  }
+  TRY(fold_constants(cx, g, &folded));
+  if (folded) {
+    graph_compact(g);
+    TRY(graph_toposort(cx, g));
+  }
+  if (sums)
+    ctx_report(cx, "integer rewrites: %d SUM as MEAN * count", sums);
+  if (elus)
+    ctx_report(cx, "integer rewrites: %d ELU as MAXIMUM(x, EXP(MINIMUM(x, "
+               "0)) - 1)", elus);
+  if (divs)
+    ctx_report(cx, "integer rewrites: %d DIV by a SQRT as MUL by an RSQRT",
+               divs);
+  if (folded)
+    ctx_report(cx, "integer rewrites: %d operator(s) computed from constants "
+               "only were folded", folded);
+  return O2L_OK;
+}

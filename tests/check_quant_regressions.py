@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""Regression cases for what full-integer quantization of real CNNs found
+(the tools/zoo models), without torch.
+
+    /tmp/venvtest/v/bin/python tests/check_quant_regressions.py [--bin build/onnx2lite]
+        [-k SUBSTRING] [--verbose]
+
+Each case is a small ONNX model built here with onnx.helper that reproduces
+one pattern of a zoo model (named in the case's note).  It is converted with
+--quantize int8 (and int16x8 where the case says so), calibrated on 32
+seeded N(0,1) samples, run in LiteRT with the default kernels and with the
+reference kernels (BUILTIN_REF, the closest to TFLite Micro), and its
+dequantized output compared with onnxruntime's on a fresh N(0,1) input:
+cosine >= the case's bound in both.  Operators the case forbids (e.g. SUM,
+or DEQUANTIZE: a float island) must be absent from the .tflite.
+Exit status 1 if any case fails.  Closing line: 'N passed, N failed'.
+"""
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnxruntime as ort
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+from onnx import TensorProto, helper, numpy_helper
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(REPO), "shared", "tools"))
+RNG = np.random.default_rng(11)
+F32 = TensorProto.FLOAT
+RESOLVERS = (("default", OpResolverType.AUTO), ("ref", OpResolverType.BUILTIN_REF))
+
+
+def const(name, arr):
+    return numpy_helper.from_array(np.asarray(arr), name)
+
+
+def node(op, ins, outs, **attrs):
+    return helper.make_node(op, ins, outs, **attrs)
+
+
+class Case:
+    """nodes over input X [shape] -> output Y."""
+
+    def __init__(self, name, note, nodes, shape, inits=(), forbid=("DEQUANTIZE",),
+                 modes=("int8",), cosine=0.99, opset=13):
+        self.name, self.note, self.nodes, self.shape = name, note, nodes, shape
+        self.inits, self.forbid, self.modes = list(inits), forbid, modes
+        self.cosine, self.opset = cosine, opset
+
+    def model(self):
+        g = helper.make_graph(self.nodes, self.name,
+                              [helper.make_tensor_value_info("X", F32, self.shape)],
+                              [helper.make_tensor_value_info("Y", F32, None)], self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", self.opset)])
+        m.ir_version = 8
+        return m
+
+
+def weights(*shape, scale=0.3):
+    return (RNG.standard_normal(shape) * scale).astype(np.float32)
+
+
+# ---- cases -------------------------------------------------------------------
+
+def reduce_cases():
+    # ResNeSt / SKNet split attention: x.view(B, radix, C, H, W).sum(dim=1).
+    # LiteRT's reference int8 SUM kernel gets every layout wrong (cosine
+    # 0.27-0.87, -1.0 for a full reduction); SUM becomes MEAN * count.
+    return [
+        Case("sum_radix_axis", "timm_resnest14d, timm_skresnet18: reference SUM kernel wrong",
+             [node("Relu", ["X"], ["r"]), node("Reshape", ["r", "shape"], ["v"]),
+              node("ReduceSum", ["v", "axes"], ["Y"], keepdims=0)],
+             [1, 16, 8, 8], [const("shape", np.array([1, 2, 8, 8, 8], np.int64)),
+                             const("axes", np.array([1], np.int64))],
+             forbid=("SUM", "DEQUANTIZE"), modes=("int8", "int16x8")),
+        Case("sum_all_axes", "a full ReduceSum: the reference kernel flipped its sign",
+             [node("ReduceSum", ["X", "axes"], ["Y"], keepdims=1)],
+             [1, 8, 6, 6], [const("axes", np.array([1, 2, 3], np.int64))],
+             forbid=("SUM", "DEQUANTIZE"), modes=("int8", "int16x8")),
+    ]
+
+
+def act_cases():
+    # ELU: no kernel at all in the reference resolver (float included),
+    # and no int16 kernel: written as MAXIMUM(x, EXP(MINIMUM(x, 0)) - 1).
+    return [
+        Case("elu", "pool_zoo: ELU missing from BUILTIN_REF",
+             [node("Elu", ["X"], ["Y"])], [1, 8, 6, 6],
+             forbid=("ELU", "DEQUANTIZE"), modes=("int8", "int16x8")),
+    ]
+
+
+def norm_cases():
+    # LayerNorm over channels written out (ConvNeXt, PoolFormer, EdgeNeXt):
+    # (x - mean) / sqrt(var + eps).  DIV had no integer kernel, so every
+    # normalization was a DEQUANTIZE / DIV / QUANTIZE island.
+    nodes = [node("ReduceMean", ["X"], ["m"], axes=[1]), node("Sub", ["X", "m"], ["d"]),
+             node("Mul", ["d", "d"], ["d2"]), node("ReduceMean", ["d2"], ["v"], axes=[1]),
+             node("Add", ["v", "eps"], ["ve"]), node("Sqrt", ["ve"], ["s"]),
+             node("Div", ["d", "s"], ["n"]), node("Mul", ["n", "g"], ["ng"]),
+             node("Add", ["ng", "b"], ["Y"])]
+    inits = [const("eps", np.float32(1e-6)),
+             const("g", RNG.uniform(0.5, 1.5, (1, 8, 1, 1)).astype(np.float32)),
+             const("b", (RNG.standard_normal((1, 8, 1, 1)) * 0.2).astype(np.float32))]
+    return [Case("layernorm_div_sqrt", "convnext_tiny, layernorm_cf: DIV by SQRT as MUL by RSQRT",
+                 nodes, [1, 8, 6, 6], inits, forbid=("DIV", "SQRT", "DEQUANTIZE"))]
+
+
+def const_cases():
+    # EdgeNeXt's positional encoding: a constant (cumsum of ones, folded)
+    # projected by a 1x1 Conv and added to the features.  The Conv's input
+    # is a constant: it was never calibrated and conversion failed with
+    # "input not quantized".
+    pe = np.cumsum(np.ones((1, 4, 6, 6), np.float32), axis=2)
+    return [Case("conv_of_constant", "timm_edgenext_xx_small: Conv on a constant input",
+                 [node("Conv", ["pe", "w", "wb"], ["p"]), node("Add", ["X", "p"], ["Y"])],
+                 [1, 8, 6, 6], [const("pe", pe), const("w", weights(8, 4, 1, 1)),
+                                const("wb", weights(8))],
+                 forbid=("CONV_2D", "DEQUANTIZE"))]
+
+
+def pool_cases():
+    # NF-ResNet stem: Conv (no activation) -> MaxPool(3, 2, pads 1) on an
+    # even size: TFLite SAME pads (0, 1), so the pads are a PADV2 of
+    # -FLT_MAX.  Its calibrated range (-3.4e38) went into the same-scale
+    # group of the conv output: scale 1e36, every value 0 (cosine 0.23).
+    return [Case("conv_maxpool_padv2", "timm_nf_resnet26: max-pool border -FLT_MAX in the range",
+                 [node("Conv", ["X", "w"], ["c"], pads=[1, 1, 1, 1]),
+                  node("MaxPool", ["c"], ["Y"], kernel_shape=[3, 3], strides=[2, 2],
+                       pads=[1, 1, 1, 1])],
+                 [1, 6, 16, 16], [const("w", weights(6, 6, 3, 3))])]
+
+
+def all_cases():
+    return reduce_cases() + act_cases() + norm_cases() + const_cases() + pool_cases()
+
+
+# ---- running -------------------------------------------------------------------
+
+@contextlib.contextmanager
+def quiet_stderr():
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def op_histogram(path):
+    import eval_tflite  # shared/tools: the reviewers' flatbuffer reader
+    return eval_tflite.read_tflite_info(path)["op_histogram"]
+
+
+def run_tflite(path, x, resolver, ref_shape):
+    with quiet_stderr():
+        it = Interpreter(model_path=path, experimental_op_resolver_type=resolver)
+        it.allocate_tensors()
+    d = it.get_input_details()[0]
+    channels_last = list(d["shape"]) != list(x.shape)
+    if channels_last:
+        x = x.transpose(0, 2, 3, 1)
+    if d["dtype"] != np.float32:
+        s, z = d["quantization"]
+        info = np.iinfo(d["dtype"])
+        x = np.clip(np.round(x / s) + z, info.min, info.max)
+    it.set_tensor(d["index"], np.ascontiguousarray(x.astype(d["dtype"])))
+    it.invoke()
+    o = it.get_output_details()[0]
+    y = it.get_tensor(o["index"]).astype(np.float64)
+    if o["dtype"] != np.float32:
+        s, z = o["quantization"]
+        y = (y - z) * s
+    if y.ndim == 4 and (y.shape != tuple(ref_shape) or channels_last):
+        y = y.transpose(0, 3, 1, 2)  # channels-last edges
+    return y.reshape(ref_shape)
+
+
+def cosine(a, b):
+    a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-30))
+
+
+def check(case, binary, work, verbose):
+    onnx_path = os.path.join(work, case.name + ".onnx")
+    with open(onnx_path, "wb") as f:
+        f.write(case.model().SerializeToString())
+    calib = os.path.join(work, case.name + ".calib.npy")
+    np.save(calib, RNG.standard_normal([32] + case.shape[1:]).astype(np.float32))
+    x = RNG.standard_normal(case.shape).astype(np.float32)
+    ref = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"]).run(None, {"X": x})[0]
+    errs = []
+    for mode in case.modes:
+        tfl = os.path.join(work, "%s.%s.tflite" % (case.name, mode))
+        p = subprocess.run([binary, "convert", onnx_path, "-o", tfl, "--quantize", mode,
+                            "--calib", calib], capture_output=True, text=True)
+        if verbose:
+            print(p.stdout + p.stderr)
+        if p.returncode != 0:
+            errs.append("%s: convert failed (%d): %s" % (mode, p.returncode,
+                                                         (p.stdout + p.stderr).strip()[-300:]))
+            continue
+        hist = op_histogram(tfl)
+        for op in case.forbid:
+            if hist.get(op, 0):
+                errs.append("%s: %d %s operator(s)" % (mode, hist[op], op))
+        for key, res in RESOLVERS:
+            try:
+                c = cosine(ref, run_tflite(tfl, x, res, ref.shape))
+            except Exception as e:  # a refusal is a failure of the case
+                errs.append("%s %s kernels: %s" % (mode, key, str(e).splitlines()[0][:120]))
+                continue
+            if not c >= case.cosine:
+                errs.append("%s %s kernels: cosine %.5f < %.3f" % (mode, key, c, case.cosine))
+    return errs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=os.path.join(REPO, "build", "onnx2lite"))
+    ap.add_argument("-k", default="")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as work:
+        for c in all_cases():
+            if args.k not in c.name:
+                continue
+            errs = check(c, args.bin, work, args.verbose)
+            if errs:
+                failed += 1
+                print("FAIL %-24s (%s)\n     %s" % (c.name, c.note, "\n     ".join(errs)))
+            else:
+                passed += 1
+                print("ok   %-24s (%s)" % (c.name, c.note))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
