@@ -37,6 +37,7 @@ typedef struct ArenaChunk ArenaChunk;
 typedef struct Arena {
   ArenaChunk *head;  /* newest chunk first */
   size_t total;      /* bytes obtained from the system, for the report */
+  ArenaChunk *spare; /* chunks given back by arena_recycle */
 } Arena;
 
 typedef struct ArenaMark {
@@ -49,12 +50,21 @@ void arena_free(Arena *a);
 /* Zeroed, aligned memory or NULL when the system is out of memory.
  * align must be a power of two <= 64. */
 void *arena_alloc(Arena *a, size_t n, size_t align);
+/* As arena_alloc, without the zeroing: for buffers the caller fills
+ * completely (folded weights: one write pass fewer). */
+void *arena_alloc_raw(Arena *a, size_t n, size_t align);
 char *arena_strdup(Arena *a, const char *s);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 ArenaMark arena_mark(Arena *a);
 void arena_reset(Arena *a, ArenaMark m);
+/* The n bytes at p, a large allocation (one that got a chunk of its own),
+ * will not be read again: a later large request reuses its memory, whose
+ * pages are already resident.  False, and nothing done, when p is not
+ * exactly such an allocation or is the newest one.  No ArenaMark may be
+ * outstanding. */
+bool arena_recycle(Arena *a, const void *p, size_t n);
 
 /* Every growable array goes through this hook so tests can make the nth
  * allocation fail (see tests/unit/test_fault.c). */

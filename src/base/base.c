@@ -2,8 +2,10 @@
  *
  * The arena hands out zeroed memory from chunks that are all released by
  * arena_free(); large requests get a chunk of their own so a 100 MB weight
- * copy does not waste a chunk's tail.  All system allocation goes through
- * xrealloc() so the fault tests can fail the nth one.
+ * copy does not waste a chunk's tail, and such a chunk given back with
+ * arena_recycle (a folded temporary nothing reads any more) serves a later
+ * large request without faulting in new pages.  All system allocation
+ * goes through xrealloc() so the fault tests can fail the nth one.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -39,6 +41,7 @@ void xfree(void *p) { free(p); }
 struct ArenaChunk {
   ArenaChunk *next;
   size_t cap, used;
+  bool own; /* holds one large allocation and nothing else */
   unsigned char mem[];
 };
 
@@ -46,14 +49,18 @@ enum { CHUNK_SIZE = 1 << 20 };
 
 void arena_init(Arena *a) { memset(a, 0, sizeof *a); }
 
-void arena_free(Arena *a) {
-  ArenaChunk *c = a->head;
+static void free_chunks(ArenaChunk *c) {
   while (c) {
     ArenaChunk *next = c->next;
     xfree(c);
     c = next;
   }
-  a->head = NULL;
+}
+
+void arena_free(Arena *a) {
+  free_chunks(a->head);
+  free_chunks(a->spare);
+  a->head = a->spare = NULL;
   a->total = 0;
 }
 
@@ -65,35 +72,81 @@ static ArenaChunk *chunk_new(Arena *a, size_t cap) {
     return NULL;
   c->cap = cap;
   c->used = 0;
+  c->own = false;
   a->total += cap;
   return c;
 }
 
+/* The smallest spare chunk of at least need bytes and at most twice that,
+ * unlinked. */
+static ArenaChunk *spare_take(Arena *a, size_t need) {
+  ArenaChunk **best = NULL;
+  for (ArenaChunk **pc = &a->spare; *pc; pc = &(*pc)->next)
+    if ((*pc)->cap >= need && (*pc)->cap / 2 <= need &&
+        (!best || (*pc)->cap < (*best)->cap))
+      best = pc;
+  if (!best)
+    return NULL;
+  ArenaChunk *c = *best;
+  *best = c->next;
+  c->used = 0;
+  return c;
+}
+
+bool arena_recycle(Arena *a, const void *p, size_t n) {
+  const unsigned char *q = p;
+  if (!q || n <= CHUNK_SIZE / 4 || !a->head)
+    return false;
+  for (ArenaChunk **pc = &a->head->next; *pc; pc = &(*pc)->next) {
+    ArenaChunk *c = *pc;
+    if (q < c->mem || q >= c->mem + c->cap)
+      continue;
+    /* That very allocation: behind alignment padding only. */
+    size_t off = (size_t)(q - c->mem);
+    if (!c->own || off >= 64 || c->used != off + n)
+      return false;
+    *pc = c->next;
+    c->next = a->spare;
+    a->spare = c;
+    return true;
+  }
+  return false;
+}
+
 void *arena_alloc(Arena *a, size_t n, size_t align) {
+  void *p = arena_alloc_raw(a, n, align);
+  if (p)
+    memset(p, 0, n);
+  return p;
+}
+
+void *arena_alloc_raw(Arena *a, size_t n, size_t align) {
   if (align < 8)
     align = 8;
   ArenaChunk *c = a->head;
-  if (c) {
+  if (c && !c->own) {
     uintptr_t base = (uintptr_t)c->mem;
     size_t off = (size_t)(((base + c->used + align - 1) & ~(uintptr_t)(align - 1)) - base);
     if (off <= c->cap && n <= c->cap - off) {
       c->used = off + n;
-      memset(c->mem + off, 0, n);
       return c->mem + off;
     }
   }
-  /* Large requests get a chunk of their own.  The partly used chunk it
-   * displaces is abandoned, but its untouched pages never become resident. */
+  /* Large requests get a chunk of their own (a recycled one if one fits,
+   * at most twice the size).  The partly used chunk it displaces is
+   * abandoned, but its untouched pages never become resident. */
   size_t cap = n > CHUNK_SIZE / 4 ? n : CHUNK_SIZE;
-  c = chunk_new(a, cap + align);
+  c = cap == n ? spare_take(a, n + align) : NULL;
+  if (!c)
+    c = chunk_new(a, cap + align);
   if (!c)
     return NULL;
+  c->own = cap == n;
   c->next = a->head;
   a->head = c;
   uintptr_t base = (uintptr_t)c->mem;
   size_t off = (size_t)(((base + align - 1) & ~(uintptr_t)(align - 1)) - base);
   c->used = off + n;
-  memset(c->mem + off, 0, n);
   return c->mem + off;
 }
 

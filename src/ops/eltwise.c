@@ -376,16 +376,19 @@ static void f32_fold(Node *n, int k, float *out) {
 Status binary_fold(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   Value *y = n->out[0];
+  if (f32_fast(n, op_nin(n))) { /* writes every element */
+    float *o = op_fold_alloc_raw(cx, y);
+    if (!o)
+      return cx->status;
+    f32_fold(n, op_nin(n), o);
+    return O2L_OK;
+  }
   void *out = op_fold_alloc(cx, y);
   if (!out)
     return cx->status;
   int64_t cnt = op_numel(y);
   if (is_compare(n->op))
     return fold_compare(n, out, cnt);
-  if (f32_fast(n, op_nin(n))) {
-    f32_fold(n, op_nin(n), out);
-    return O2L_OK;
-  }
   int k = op_nin(n);
   for (int i = 0; i < k; i++)
     TRY(fold_step(cx, n, out, cnt, n->in[i], i == 0));

@@ -77,7 +77,7 @@ Status bn_fold(Ctx *cx, Graph *g, Node *n) {
   const Value *x = n->in[0];
   Value *y = n->out[0];
   double *k = arena_alloc(cx->arena, sizeof(double) * 2 * (size_t)p.channels, 8);
-  void *out = k ? op_fold_alloc(cx, y) : NULL;
+  void *out = k ? op_fold_alloc_raw(cx, y) : NULL; /* every element set */
   if (!out)
     return k ? cx->status : ctx_oom(cx, "folding BatchNormalization");
   for (int64_t c = 0; c < p.channels; c++) { /* y = x * k0 + k1 */

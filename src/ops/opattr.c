@@ -315,13 +315,14 @@ int64_t op_numel(const Value *v) { return value_numel(v); }
 
 /* ---- constant evaluation ------------------------------------------------ */
 
-void *op_fold_alloc(Ctx *cx, Value *v) {
+static void *fold_alloc(Ctx *cx, Value *v, bool zero) {
   int64_t k = op_numel(v);
   size_t es = dtype_size(v->dtype);
   if (k < 0 || k > OP_FOLD_MAX_ELEMS || es == 0)
     return NULL;
   size_t nb = (size_t)k * es;
-  void *p = arena_alloc(cx->arena, nb ? nb : 1, 64);
+  void *p = zero ? arena_alloc(cx->arena, nb ? nb : 1, 64)
+                 : arena_alloc_raw(cx->arena, nb ? nb : 1, 64);
   if (!p) {
     ctx_oom(cx, "evaluating a constant");
     return NULL;
@@ -330,6 +331,10 @@ void *op_fold_alloc(Ctx *cx, Value *v) {
   v->nbytes = nb;
   return p;
 }
+
+void *op_fold_alloc(Ctx *cx, Value *v) { return fold_alloc(cx, v, true); }
+
+void *op_fold_alloc_raw(Ctx *cx, Value *v) { return fold_alloc(cx, v, false); }
 
 void op_fold_share(Value *v, const Value *src) {
   v->data = src->data;

@@ -102,6 +102,8 @@ int64_t op_numel(const Value *v);
  * (too large: no error) or out of memory (error recorded: check
  * cx->status). */
 void *op_fold_alloc(Ctx *cx, Value *v);
+/* As op_fold_alloc, not zeroed: for folds that write every element. */
+void *op_fold_alloc_raw(Ctx *cx, Value *v);
 /* Integer store with wrap-around to the target type (no double round
  * trip, so int64 values stay exact). */
 void op_store_i64(void *p, DType t, size_t i, int64_t v);

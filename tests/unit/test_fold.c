@@ -4,6 +4,7 @@
  * dtypes it supports, unaligned inputs, aligned results, and results that
  * share the input's bytes. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "irb.h"
 
@@ -513,6 +514,66 @@ static void test_f32_fast_paths(void) {
     }
 }
 
+/* A large allocation nothing reads any more serves a later one (already
+ * resident pages); anything else is refused.  Through shape inference:
+ * folded temporaries whose readers have all been evaluated are recycled,
+ * graph outputs and shared bytes are not, and the results stay right. */
+static void test_recycling(void) {
+  Arena a;
+  arena_init(&a);
+  size_t mb = 1 << 20;
+  unsigned char *p = arena_alloc(&a, 2 * mb, 64);
+  unsigned char *q = arena_alloc(&a, 3 * mb, 64);
+  unsigned char *s = arena_alloc(&a, 1024, 8);
+  CHECK(p && q && s);
+  CHECK(!arena_recycle(&a, s, 1024));        /* small */
+  CHECK(!arena_recycle(&a, p + 64, 2 * mb - 64)); /* not the allocation */
+  CHECK(!arena_recycle(&a, p, 2 * mb - 8));  /* another size */
+  memset(p, 7, 2 * mb);
+  CHECK(arena_recycle(&a, p, 2 * mb));
+  CHECK(!arena_recycle(&a, p, 2 * mb));      /* once */
+  CHECK(arena_alloc(&a, 5 * mb, 64) != p);   /* too big for it */
+  unsigned char *r = arena_alloc(&a, 1536 * 1024, 64);
+  CHECK(r == p && r[0] == 0 && r[1536 * 1024 - 1] == 0); /* zeroed again */
+  CHECK(arena_alloc(&a, 2 * mb, 64) != p);   /* taken */
+  unsigned char *h = arena_alloc(&a, 2 * mb, 64);
+  CHECK(!arena_recycle(&a, h, 2 * mb));      /* the newest */
+  arena_free(&a);
+
+  for (int shared = 0; shared < 2; shared++) {
+    TB t;
+    tb_init(&t, 13);
+    int64_t d[2] = {512, 1024};
+    float *xv = malloc(sizeof(float) * 512 * 1024);
+    for (int i = 0; i < 512 * 1024; i++)
+      xv[i] = (float)(i % 1000) / 8;
+    Value *x = tb_const(&t, "x", DT_F32, 2, d, xv);
+    Value *t1 = tb_op(&t, "Mul", "t1", INS(x, tb_scalar_f32(&t, "two", 2)), NOATTR);
+    Value *t2 = tb_op(&t, "Add", "t2", INS(t1, tb_scalar_f32(&t, "one", 1)), NOATTR);
+    Value *t3 = tb_op(&t, "Mul", "t3", INS(t2, tb_scalar_f32(&t, "three", 3)), NOATTR);
+    Value *r1 = NULL;
+    if (shared) /* t1's bytes also viewed by a reshape a live node reads */
+      r1 = tb_op(&t, "Reshape", "r1", INS(t1, tb_ints(&t, "shp", 2, IV(1024, 512))), NOATTR);
+    Value *in = tb_input(&t, "in", DT_F32, 2, d);
+    tb_output(&t, tb_op(&t, "Add", "y", INS(in, t3), NOATTR));
+    if (r1)
+      tb_output(&t, tb_op(&t, "Add", "z", INS(tb_input(&t, "in2", DT_F32, 2, IV(1024, 512)), r1),
+                          NOATTR));
+    const void *p1 = NULL;
+    CHECK(tb_infer(&t) == O2L_OK);
+    p1 = t1->data;
+    CHECK(shared ? t3->data != p1 : t3->data == p1);
+    bool ok = value_is_const(t3);
+    for (int i = 0; ok && i < 512 * 1024; i++)
+      ok = load_f32(t3->data, (size_t)i) == (xv[i] * 2 + 1) * 3;
+    CHECK(ok);
+    if (r1)
+      CHECK(r1->data == p1 && load_f32(r1->data, 5) == xv[5] * 2);
+    free(xv);
+    tb_free(&t);
+  }
+}
+
 int main(void) {
   test_shape_chain();
   test_binary_fold();
@@ -525,5 +586,6 @@ int main(void) {
   test_reduce_matmul_fold();
   test_fold_limits();
   test_f32_fast_paths();
+  test_recycling();
   return check_done("test_fold");
 }
