@@ -12,7 +12,9 @@ seeded N(0,1) samples, run in LiteRT with the default kernels and with the
 reference kernels (BUILTIN_REF, the closest to TFLite Micro), and its
 dequantized output compared with onnxruntime's on a fresh N(0,1) input:
 cosine >= the case's bound in both.  Operators the case forbids (e.g. SUM,
-or DEQUANTIZE: a float island) must be absent from the .tflite.
+or DEQUANTIZE: a float island) must be absent from the .tflite, and cases
+marked npu must have every operator on the NPU in
+`vela --accelerator-config ethos-u55-128` (skipped when vela is missing).
 Exit status 1 if any case fails.  Closing line: 'N passed, N failed'.
 """
 
@@ -47,10 +49,10 @@ class Case:
     """nodes over input X [shape] -> output Y."""
 
     def __init__(self, name, note, nodes, shape, inits=(), forbid=("DEQUANTIZE",),
-                 modes=("int8",), cosine=0.99, opset=13):
+                 modes=("int8",), cosine=0.99, opset=13, npu=False):
         self.name, self.note, self.nodes, self.shape = name, note, nodes, shape
         self.inits, self.forbid, self.modes = list(inits), forbid, modes
-        self.cosine, self.opset = cosine, opset
+        self.cosine, self.opset, self.npu = cosine, opset, npu
 
     def model(self):
         g = helper.make_graph(self.nodes, self.name,
@@ -91,7 +93,24 @@ def act_cases():
     return [
         Case("elu", "pool_zoo: ELU missing from BUILTIN_REF",
              [node("Elu", ["X"], ["Y"])], [1, 8, 6, 6],
-             forbid=("ELU", "DEQUANTIZE"), modes=("int8", "int16x8")),
+             forbid=("ELU", "DEQUANTIZE"), modes=("int8", "int16x8"), npu=True),
+    ]
+
+
+def space_cases():
+    # Pixel shuffle / unshuffle (super-resolution heads, pixel_shuffle zoo
+    # model): int8 DEPTH_TO_SPACE is version 2, which the reference
+    # resolver does not register, and neither it nor SPACE_TO_DEPTH runs
+    # on the Ethos-U55: both become SPLIT / RESHAPE / CONCATENATION.
+    return [
+        Case("depth_to_space", "pixel_shuffle: DEPTH_TO_SPACE v2 missing from BUILTIN_REF",
+             [node("Relu", ["X"], ["r"]), node("DepthToSpace", ["r"], ["Y"], blocksize=2)],
+             [1, 12, 5, 7], forbid=("DEPTH_TO_SPACE", "DEQUANTIZE"), modes=("int8", "int16x8"),
+             npu=True),
+        Case("space_to_depth", "pixel_shuffle: PixelUnshuffle on the NPU",
+             [node("SpaceToDepth", ["X"], ["Y"], blocksize=3)],
+             [1, 2, 9, 6], forbid=("SPACE_TO_DEPTH", "DEQUANTIZE"), modes=("int8", "int16x8"),
+             npu=True),
     ]
 
 
@@ -137,7 +156,7 @@ def pool_cases():
 
 
 def all_cases():
-    return reduce_cases() + act_cases() + norm_cases() + const_cases() + pool_cases()
+    return reduce_cases() + act_cases() + space_cases() + norm_cases() + const_cases() + pool_cases()
 
 
 # ---- running -------------------------------------------------------------------
@@ -183,6 +202,19 @@ def run_tflite(path, x, resolver, ref_shape):
     return y.reshape(ref_shape)
 
 
+def vela_cpu_ops(path, work):
+    """CPU operator count Vela reports for path, or None without vela."""
+    import re
+    import shutil
+    vela = shutil.which("vela") or os.path.join(os.path.dirname(sys.executable), "vela")
+    if not os.path.exists(vela):
+        return None
+    p = subprocess.run([vela, "--accelerator-config", "ethos-u55-128", "--output-dir",
+                        os.path.join(work, "vela"), path], capture_output=True, text=True)
+    m = re.search(r"CPU operators = (\d+)", p.stdout)
+    return int(m.group(1)) if m and p.returncode == 0 else -1
+
+
 def cosine(a, b):
     a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-30))
@@ -211,6 +243,10 @@ def check(case, binary, work, verbose):
         for op in case.forbid:
             if hist.get(op, 0):
                 errs.append("%s: %d %s operator(s)" % (mode, hist[op], op))
+        if case.npu and mode == "int8":
+            cpu = vela_cpu_ops(tfl, work)
+            if cpu:  # None: no vela; -1: vela failed
+                errs.append("vela: %s" % ("failed" if cpu < 0 else "%d CPU operator(s)" % cpu))
         for key, res in RESOLVERS:
             try:
                 c = cosine(ref, run_tflite(tfl, x, res, ref.shape))

@@ -15,6 +15,14 @@
  *       operand is 0, for x <= 0 it is e^x - 1 >= x.  All four operators
  *       are integer in both resolvers (int16 too, where ELU is refused)
  *       and on the NPU.
+ *   DEPTH_TO_SPACE(x, r) -> SPLIT into r channel slices, each RESHAPEd to
+ *       one row, CONCATENATION of the rows, RESHAPE (d2s_decompose).  The
+ *       reference resolver registers only version 1 of DEPTH_TO_SPACE and
+ *       int8 is version 2 (pixel-shuffle models did not load); these
+ *       operators run in both resolvers (int16 too, where DEPTH_TO_SPACE
+ *       has no kernel) and on the Ethos-U55 NPU (DEPTH_TO_SPACE does not).
+ *       SPACE_TO_DEPTH likewise (RESHAPE, SPLIT, RESHAPEs, CONCATENATION):
+ *       it is a CPU operator on the U55.
  *   DIV(x, SQRT(v))     -> MUL(x, RSQRT(v))    (the SQRT used only there).
  *       LayerNorm / GroupNorm written out: DIV has no usable integer
  *       kernel (LiteRT's int8 DIV is off by ~8 %), RSQRT and MUL have, so
@@ -24,6 +32,7 @@
  *       calibrates them): e.g. a positional encoding computed from a
  *       folded cumsum and projected by a convolution.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "quant/quant_impl.h"
@@ -135,6 +144,143 @@ static Status elu_decompose(Ctx *cx, Graph *g, Node *n, int *done) {
   return O2L_OK;
 }
 
+/* ---- DEPTH_TO_SPACE -> SPLIT, RESHAPEs, CONCATENATION, RESHAPE ----------- */
+
+static Value *i32s(Ctx *cx, Graph *g, const char *base, const char *suffix,
+                   int n, const int64_t *v) {
+  int32_t *d = arena_alloc(cx->arena, sizeof(int32_t) * (size_t)(n ? n : 1), 16);
+  const char *name = q_name(cx, base, suffix);
+  if (!d || !name)
+    return NULL;
+  for (int i = 0; i < n; i++)
+    d[i] = (int32_t)v[i];
+  int64_t dims[1] = {n};
+  return graph_add_const(cx, g, name, DT_I32, n ? 1 : 0, dims, d,
+                         sizeof(int32_t) * (size_t)(n ? n : 1));
+}
+
+/* x [B,H,W,r*r*C] holds output pixel (h*r+i, w*r+j) channel c at channel
+ * (i*r + j)*C + c: the i-th of r equal channel slices is [B,H,W,r*C] =
+ * row i of every output row pair, already in (w, j, c) order; viewed as
+ * [B,H,1,W*r*C] and concatenated along axis 2 the slices give
+ * [B,H,r,W*r*C], which is y [B,H*r,W*r,C] byte for byte. */
+static Status d2s_decompose(Ctx *cx, Graph *g, Node *n, int *done) {
+  Value *x = n->in[0], *y = n->out[0];
+  int64_t r = n->opt.block_size;
+  if (!is_act(x) || y->dtype != DT_F32 || x->rank != 4 || y->rank != 4 ||
+      r < 2 || r > 16)
+    return O2L_OK;
+  int64_t b = x->dims[0], h = x->dims[1], w = x->dims[2], c = y->dims[3];
+  if (b <= 0 || h <= 0 || w <= 0 || c <= 0 || x->dims[3] != r * r * c ||
+      y->dims[1] != h * r || y->dims[2] != w * r || w * r * c > INT32_MAX)
+    return O2L_OK;
+  int k = (int)r;
+  int64_t sp[4] = {b, h, w, r * c}, sr[4] = {b, h, 1, w * r * c},
+          sc[4] = {b, h, r, w * r * c}, zero = 3;
+  Value **parts = arena_alloc(cx->arena, sizeof(Value *) * (size_t)k, 8);
+  Value **rows = arena_alloc(cx->arena, sizeof(Value *) * (size_t)k, 8);
+  Value **in = arena_alloc(cx->arena, 2 * sizeof(Value *), 8);
+  Value *axis = i32s(cx, g, y->name, "/d2s_axis", 0, &zero);
+  Value *rshape = i32s(cx, g, y->name, "/d2s_row_shape", 4, sr);
+  Value *oshape = i32s(cx, g, y->name, "/d2s_shape", 4, y->dims);
+  Value *cat = graph_add_value(cx, g, q_name(cx, y->name, "/d2s_rows"), DT_F32, 4, sc);
+  if (!parts || !rows || !in || !axis || !rshape || !oshape || !cat)
+    return failed(cx);
+  *(int32_t *)axis->data = 3;
+  for (int i = 0; i < k; i++) {
+    char sfx[32];
+    snprintf(sfx, sizeof sfx, "/d2s_part%d", i);
+    parts[i] = graph_add_value(cx, g, q_name(cx, y->name, sfx), DT_F32, 4, sp);
+    snprintf(sfx, sizeof sfx, "/d2s_row%d", i);
+    rows[i] = graph_add_value(cx, g, q_name(cx, y->name, sfx), DT_F32, 4, sr);
+    if (!parts[i] || !rows[i])
+      return failed(cx);
+  }
+  n->op = TFL_SPLIT;
+  n->op_type = tfl_op_name(TFL_SPLIT);
+  memset(&n->opt, 0, sizeof n->opt);
+  n->opt.num_splits = k;
+  in[0] = axis;
+  in[1] = x;
+  n->in = in;
+  n->nin = 2;
+  n->out = parts;
+  n->nout = k;
+  for (int i = 0; i < k; i++)
+    if (!add_node(cx, g, TFL_RESHAPE, n->name, parts[i], rshape, rows[i]))
+      return failed(cx);
+  Node *cn = graph_add_node(cx, g, TFL_CONCATENATION, n->name, k, rows, 1, &cat);
+  if (!cn)
+    return failed(cx);
+  cn->op_type = tfl_op_name(TFL_CONCATENATION);
+  cn->opt.axis = 2;
+  if (!add_node(cx, g, TFL_RESHAPE, n->name, cat, oshape, y))
+    return failed(cx);
+  (*done)++;
+  return O2L_OK;
+}
+
+/* The inverse: x [B,H*r,W*r,C] viewed as [B,H,r,W*r*C] splits along
+ * axis 2 into the r sub-rows; each, viewed as [B,H,W,r*C], is channel
+ * slice i of y, so concatenating them along the channels gives y. */
+static Status s2d_decompose(Ctx *cx, Graph *g, Node *n, int *done) {
+  Value *x = n->in[0], *y = n->out[0];
+  int64_t r = n->opt.block_size;
+  if (!is_act(x) || y->dtype != DT_F32 || x->rank != 4 || y->rank != 4 ||
+      r < 2 || r > 16)
+    return O2L_OK;
+  int64_t b = y->dims[0], h = y->dims[1], w = y->dims[2], c = x->dims[3];
+  if (b <= 0 || h <= 0 || w <= 0 || c <= 0 || y->dims[3] != r * r * c ||
+      x->dims[1] != h * r || x->dims[2] != w * r || w * r * c > INT32_MAX)
+    return O2L_OK;
+  int k = (int)r;
+  int64_t sv[4] = {b, h, r, w * r * c}, sp[4] = {b, h, 1, w * r * c},
+          sr[4] = {b, h, w, r * c}, two = 2;
+  Value **parts = arena_alloc(cx->arena, sizeof(Value *) * (size_t)k, 8);
+  Value **rows = arena_alloc(cx->arena, sizeof(Value *) * (size_t)k, 8);
+  Value **in = arena_alloc(cx->arena, 2 * sizeof(Value *), 8);
+  Value *vshape = i32s(cx, g, y->name, "/s2d_shape", 4, sv);
+  Value *axis = i32s(cx, g, y->name, "/s2d_axis", 0, &two);
+  Value *rshape = i32s(cx, g, y->name, "/s2d_slice_shape", 4, sr);
+  Value *view = graph_add_value(cx, g, q_name(cx, y->name, "/s2d_rows"), DT_F32, 4, sv);
+  if (!parts || !rows || !in || !vshape || !axis || !rshape || !view)
+    return failed(cx);
+  *(int32_t *)axis->data = 2;
+  for (int i = 0; i < k; i++) {
+    char sfx[32];
+    snprintf(sfx, sizeof sfx, "/s2d_row%d", i);
+    parts[i] = graph_add_value(cx, g, q_name(cx, y->name, sfx), DT_F32, 4, sp);
+    snprintf(sfx, sizeof sfx, "/s2d_part%d", i);
+    rows[i] = graph_add_value(cx, g, q_name(cx, y->name, sfx), DT_F32, 4, sr);
+    if (!parts[i] || !rows[i])
+      return failed(cx);
+  }
+  n->op = TFL_RESHAPE;
+  n->op_type = tfl_op_name(TFL_RESHAPE);
+  memset(&n->opt, 0, sizeof n->opt);
+  in[0] = x;
+  in[1] = vshape;
+  n->in = in;
+  n->nin = 2;
+  n->out[0] = view;
+  Value *sin[2] = {axis, view};
+  Node *sn = graph_add_node(cx, g, TFL_SPLIT, n->name, 2, sin, k, parts);
+  if (!sn)
+    return failed(cx);
+  sn->op_type = tfl_op_name(TFL_SPLIT);
+  sn->opt.num_splits = k;
+  for (int i = 0; i < k; i++)
+    if (!add_node(cx, g, TFL_RESHAPE, n->name, parts[i], rshape, rows[i]))
+      return failed(cx);
+  Node *cn = graph_add_node(cx, g, TFL_CONCATENATION, n->name, k, rows, 1, &y);
+  if (!cn)
+    return failed(cx);
+  cn->op_type = tfl_op_name(TFL_CONCATENATION);
+  cn->opt.axis = 3;
+  (*done)++;
+  return O2L_OK;
+}
+
 /* ---- DIV(x, SQRT(v)) -> MUL(x, RSQRT(v)) ---------------------------------- */
 
 static Status div_sqrt(Ctx *cx, Graph *g, Node *n, int *done) {
@@ -220,7 +366,7 @@ static Status fold_constants(Ctx *cx, Graph *g, int *done) {
 /* ---- driver --------------------------------------------------------------- */
 
 Status quant_rewrite(Ctx *cx, Graph *g) {
-  int sums = 0, elus = 0, divs = 0, folded = 0;
+  int sums = 0, elus = 0, d2s = 0, divs = 0, folded = 0;
   graph_uses(g);
   int n0 = g->nnodes;
   for (int i = 0; i < n0; i++) {
@@ -230,11 +376,13 @@ Status quant_rewrite(Ctx *cx, Graph *g) {
     switch (n->op) {
     case TFL_SUM: TRY(sum_to_mean(cx, g, n, &sums)); break;
     case TFL_ELU: TRY(elu_decompose(cx, g, n, &elus)); break;
+    case TFL_DEPTH_TO_SPACE: TRY(d2s_decompose(cx, g, n, &d2s)); break;
+    case TFL_SPACE_TO_DEPTH: TRY(s2d_decompose(cx, g, n, &d2s)); break;
     case TFL_DIV: TRY(div_sqrt(cx, g, n, &divs)); break;
     default: break;
     }
   }
-  if (sums + elus + divs) {
+  if (sums + elus + d2s + divs) {
     TRY(graph_toposort(cx, g));
     graph_uses(g);
   }
@@ -248,6 +396,9 @@ Status quant_rewrite(Ctx *cx, Graph *g) {
   if (elus)
     ctx_report(cx, "integer rewrites: %d ELU as MAXIMUM(x, EXP(MINIMUM(x, "
                "0)) - 1)", elus);
+  if (d2s)
+    ctx_report(cx, "integer rewrites: %d DEPTH_TO_SPACE / SPACE_TO_DEPTH as "
+               "SPLIT, RESHAPE and CONCATENATION", d2s);
   if (divs)
     ctx_report(cx, "integer rewrites: %d DIV by a SQRT as MUL by an RSQRT",
                divs);

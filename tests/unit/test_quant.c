@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "quant/quant_impl.h"
+#include "ref/ref.h"
 
 #define NEAR(a, b, tol) (fabs((double)(a) - (double)(b)) <= (tol))
 
@@ -515,6 +516,47 @@ static void test_rewrites(void) {
   t_free(&t);
 }
 
+/* DEPTH_TO_SPACE and SPACE_TO_DEPTH rewritten as SPLIT / RESHAPE /
+ * CONCATENATION compute the same tensors (reference runner before and
+ * after), and S2D(D2S(x)) is x. */
+static void run_ref(T *t, const float *x, float *y, size_t ny, float *z, size_t nz) {
+  RefRunner *r = NULL;
+  CHECK(ref_prepare(&t->cx, t->g, &r) == O2L_OK);
+  if (!r)
+    return;
+  const float *in[1] = {x};
+  CHECK(ref_run(r, in) == O2L_OK);
+  memcpy(y, ref_output(r, 0), ny * sizeof(float));
+  memcpy(z, ref_output(r, 1), nz * sizeof(float));
+  ref_free(r);
+}
+
+static void test_rewrite_space(void) {
+  T t;
+  t_init(&t, O2L_QUANT_INT8);
+  int64_t dx[4] = {1, 2, 3, 8}, dy[4] = {1, 4, 6, 2};
+  Value *x = act(&t, "x", 4, dx), *y = act(&t, "y", 4, dy), *z = act(&t, "z", 4, dx);
+  Node *d2s = op(&t, TFL_DEPTH_TO_SPACE, 1, (Value *[]){x}, y);
+  Node *s2d = op(&t, TFL_SPACE_TO_DEPTH, 1, (Value *[]){y}, z);
+  d2s->opt.block_size = s2d->opt.block_size = 2;
+  Value *outs[2] = {y, z};
+  graph_set_inputs(&t.cx, t.g, 1, &x);
+  graph_set_outputs(&t.cx, t.g, 2, outs);
+  float in[48], y0[48], z0[48], y1[48], z1[48];
+  for (int i = 0; i < 48; i++)
+    in[i] = (float)i;
+  run_ref(&t, in, y0, 48, z0, 48);
+  CHECK(quant_rewrite(&t.cx, t.g) == O2L_OK);
+  CHECK(count_ops(t.g, TFL_DEPTH_TO_SPACE) == 0 && count_ops(t.g, TFL_SPACE_TO_DEPTH) == 0);
+  CHECK(count_ops(t.g, TFL_SPLIT) == 2 && count_ops(t.g, TFL_CONCATENATION) == 2);
+  run_ref(&t, in, y1, 48, z1, 48);
+  CHECK(memcmp(y0, y1, sizeof y0) == 0 && memcmp(z0, z1, sizeof z0) == 0);
+  CHECK(memcmp(z1, in, sizeof in) == 0);
+  /* TFLite's order: y[0, 0, 1, 0] (i = 0, j = 1) = x[0, 0, 0, (0*2 + 1)*2] */
+  CHECK(y1[(0 * 6 + 1) * 2 + 0] == in[(0 * 2 + 1) * 2]);
+  t_free(&t);
+}
+
 /* int16x8: symmetric int16 activations, int64 biases, ADD with
  * pot_scale_int16 = false, fixed LOGISTIC parameters. */
 static void test_int16x8(void) {
@@ -703,6 +745,7 @@ int main(void) {
   test_padv2();
   test_padv2_sentinel();
   test_rewrites();
+  test_rewrite_space();
   test_int16x8();
   test_bias_correction();
   test_fp16_mode();
