@@ -69,6 +69,9 @@ static void report_passes(Ctx *cx, const PassStats *st) {
   if (st->s2d_made)
     ctx_report(cx, "made %d space-to-depth pattern(s) one SPACE_TO_DEPTH",
                st->s2d_made);
+  if (st->affine_merged)
+    ctx_report(cx, "merged %d Concat(s) of per-channel affine maps of one "
+               "tensor into MUL + ADD", st->affine_merged);
   if (st->hswish_fused)
     ctx_report(cx, "made %d x * hard-sigmoid(x) pattern(s) one HardSwish",
                st->hswish_fused);
@@ -96,6 +99,7 @@ static Status run_onnx_passes(Ctx *cx, Graph *g, PassStats *st) {
   TRY(pass_merge_branches(cx, g, st));
   TRY(pass_merge_slices(cx, g, st));
   TRY(pass_space_to_depth(cx, g, st));
+  TRY(pass_merge_channel_affine(cx, g, st));
   TRY(pass_fuse_hardswish(cx, g, st));
   TRY(pass_fuse_pad(cx, g, st));
   TRY(pass_fuse_gelu(cx, g, st));

@@ -337,9 +337,67 @@ def s2d_cases():
                    n4 + [c3], [1, 3, 8, 10], k4 + i3, counts={"SPACE_TO_DEPTH": 1}))
     return cs
 
+# ---- per-channel input transform (torchvision googlenet/inception_v3
+# transform_input=True) -------------------------------------------------------
+
+def affine_cases():
+    cs = []
+    c1, i1 = conv("c1", "cat", "Y", 3, 8, k=3, pad=1)
+    nodes, inits = [], [const("ax1", np.array([1], np.int64))]
+    for c, (a, b) in enumerate(((0.458, -0.03), (0.448, -0.088), (0.45, -0.188))):
+        idx = c if c < 2 else -1  # x[:, -1] for the last one
+        inits += [const("i%d" % c, np.array(idx, np.int64)), const("a%d" % c, np.float32(a)),
+                  const("b%d" % c, np.float32(b))]
+        nodes += [node("Gather", ["X", "i%d" % c], ["g%d" % c], axis=1),
+                  node("Unsqueeze", ["g%d" % c, "ax1"], ["u%d" % c]),
+                  node("Mul", ["u%d" % c, "a%d" % c], ["m%d" % c]),
+                  node("Add", ["m%d" % c, "b%d" % c], ["p%d" % c])]
+    cs.append(Case("transform_input", "googlenet_transform_input: x[:, c] * a + b per channel, Concat",
+                   nodes + [node("Concat", ["p0", "p1", "p2"], ["cat"], axis=1), c1],
+                   [1, 3, 8, 10], inits + i1, input_shape=[1, 8, 10, 3],
+                   counts={"MUL": 1, "ADD": 1, "CONCATENATION": 0, "GATHER": 0, "SLICE": 0,
+                           "STRIDED_SLICE": 0, "RESHAPE": 0, "CONV_2D": 1}))
+    # Slices of several channels, other chain spellings, an untouched piece
+    sl = {nm: const(nm, np.array(v, np.int64)) for nm, v in
+          (("s0", [0]), ("e0", [2]), ("s1", [2]), ("e1", [3]), ("s2", [3]), ("e2", [4]))}
+    k = {nm: const(nm, np.float32(v)) for nm, v in (("ka", 1.7), ("km", 0.25), ("ks", 0.5), ("kc", 2.0))}
+    c4, i4 = conv("c4", "cat", "Y", 4, 6, k=1)
+    c5, i5 = conv("c5", "cat", "Y", 5, 6, k=1)
+    cs.append(Case("channel_affine_slices", "Slice pieces: *a, (x - m) / s, c - x, as is",
+                   [node("Slice", ["X", "s0", "e0", "ax1"], ["q0"]),
+                    node("Slice", ["X", "s1", "e1", "ax1"], ["q1"]),
+                    node("Slice", ["X", "s2", "e2", "ax1"], ["q2"]),
+                    node("Mul", ["ka", "q0"], ["r0"]),
+                    node("Sub", ["q1", "km"], ["d1"]), node("Div", ["d1", "ks"], ["r1"]),
+                    node("Sub", ["kc", "q2"], ["r2"]),
+                    node("Slice", ["X", "e2", "big", "ax1"], ["q3"]),
+                    node("Concat", ["r0", "r1", "r2", "q3"], ["cat"], axis=1), c5],
+                   [1, 5, 6, 7], list(sl.values()) + list(k.values()) + i5 +
+                   [const("ax1", np.array([1], np.int64)), const("big", np.array([99], np.int64))],
+                   counts={"MUL": 1, "ADD": 1, "CONCATENATION": 0, "SLICE": 0, "STRIDED_SLICE": 0}))
+    cs.append(Case("channel_affine_scale_only", "every piece only scaled: one MUL",
+                   [node("Slice", ["X", "s0", "e0", "ax1"], ["q0"]),
+                    node("Slice", ["X", "e0", "big", "ax1"], ["q1"]),
+                    node("Mul", ["q0", "ka"], ["r0"]), node("Mul", ["q1", "ks"], ["r1"]),
+                    node("Concat", ["r0", "r1"], ["cat"], axis=1), c4],
+                   [1, 4, 6, 7], list(sl.values()) + list(k.values()) + i4 +
+                   [const("ax1", np.array([1], np.int64)), const("big", np.array([99], np.int64))],
+                   counts={"MUL": 1, "ADD": 0, "CONCATENATION": 0}))
+    # pieces out of order: a channel permutation, not an affine map
+    cs.append(Case("channel_affine_reordered", "x[:, 1], x[:, 0]: left as it is",
+                   [node("Gather", ["X", "i1"], ["g1"], axis=1), node("Unsqueeze", ["g1", "ax1"], ["u1"]),
+                    node("Gather", ["X", "i0"], ["g0"], axis=1), node("Unsqueeze", ["g0", "ax1"], ["u0"]),
+                    node("Mul", ["u1", "a1"], ["m1"]), node("Mul", ["u0", "a0"], ["m0"]),
+                    node("Concat", ["m1", "m0"], ["Y"], axis=1)],
+                   [1, 2, 6, 7], [const("ax1", np.array([1], np.int64)), const("i0", np.array(0, np.int64)),
+                                  const("i1", np.array(1, np.int64)), const("a0", np.float32(0.5)),
+                                  const("a1", np.float32(3.0))],
+                   counts={"CONCATENATION": 1}))
+    return cs
+
 def all_cases():
     return (hswish_cases() + misc_cases() + softmax_cases() + branch_cases() + cumsum_cases() +
-            s2d_cases())
+            s2d_cases() + affine_cases())
 
 
 # ---- running -----------------------------------------------------------------

@@ -20,6 +20,7 @@ typedef struct PassStats {
   int branches_merged; /* Add of parallel Conv / BN / identity branches */
   int slices_merged;   /* Slice of a Slice made one Slice */
   int s2d_made;        /* space-to-depth patterns made one SpaceToDepth */
+  int affine_merged;   /* Concats of per-channel affine maps made Mul+Add */
   int acts_fused;      /* activations fused into their producer */
   int dead_removed;    /* nodes whose results nothing used */
   int gelu_fused;      /* Div/Erf/Add/Mul/Mul chains made one Gelu */
@@ -50,6 +51,9 @@ Status pass_merge_slices(Ctx *cx, Graph *g, PassStats *st);
  * strided Slices into one DCR SpaceToDepth, the readers' convolution
  * weights renumbered when the channel order differs (space_to_depth.c). */
 Status pass_space_to_depth(Ctx *cx, Graph *g, PassStats *st);
+/* Concat of scalar affine maps of channel slices of one tensor (torchvision
+ * transform_input) into one Mul + Add with per-channel constants. */
+Status pass_merge_channel_affine(Ctx *cx, Graph *g, PassStats *st);
 /* x * HardSigmoid(x) and x * relu6(x + 3) / 6 into HardSwish. */
 Status pass_fuse_hardswish(Ctx *cx, Graph *g, PassStats *st);
 /* Constant zero Pad into the following Conv / AveragePool pads. */
