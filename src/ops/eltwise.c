@@ -351,7 +351,7 @@ static void f32_apply(int op, const Value *y, float *out,
 static void f32_fold(Node *n, int k, float *out) {
   const Value *y = n->out[0];
   int r = y->rank;
-  int64_t sa[O2L_MAX_RANK], sb[O2L_MAX_RANK];
+  int64_t sa[O2L_MAX_RANK] = {0}, sb[O2L_MAX_RANK] = {0};
   bcast_strides(n->in[0], r, sa);
   if (k == 1) { /* Sum / Mean / Max / Min of one input: a copy */
     f32_apply(-1, y, out, n->in[0]->data, sa, n->in[0]->data, sa);
@@ -359,7 +359,7 @@ static void f32_fold(Node *n, int k, float *out) {
   }
   bcast_strides(n->in[1], r, sb);
   f32_apply(n->op, y, out, n->in[0]->data, sa, n->in[1]->data, sb);
-  int64_t so[O2L_MAX_RANK];
+  int64_t so[O2L_MAX_RANK] = {0};
   bcast_strides(y, r, so);
   for (int i = 2; i < k; i++) {
     bcast_strides(n->in[i], r, sb);
