@@ -175,6 +175,28 @@ int qop_weight_axis(const Node *n, int i) {
   }
 }
 
+int qop_weight_only_axis(const Node *n, int i) {
+  const Value *w = i < n->nin ? n->in[i] : NULL;
+  if (i != 1 || !w || !value_is_const(w) || w->dtype != DT_F32)
+    return -2;
+  switch (n->op) {
+  case TFL_CONV_3D:
+    return w->rank == 5 ? 4 : -2;          /* [kd, kh, kw, C, M] */
+  case TFL_CONV_3D_TRANSPOSE:
+    return w->rank == 5 ? 3 : -2;          /* [kd, kh, kw, M, C] */
+  case TFL_CONV_2D:
+  case TFL_FULLY_CONNECTED:
+  case TFL_TRANSPOSE_CONV:
+    return 0;
+  case TFL_DEPTHWISE_CONV_2D:
+    return 3;
+  case TFL_BATCH_MATMUL:
+    return -1;
+  default:
+    return -2;
+  }
+}
+
 int qop_bias_input(const Node *n) {
   return n->op == TFL_TRANSPOSE_CONV ? 2 : 0;
 }

@@ -8,13 +8,14 @@
  * As TF does, only weights of at least MIN_ELEMENTS values are quantized:
  * smaller ones save nothing and lose precision.  A quantized weight that
  * another (non-hybrid) operator also reads reaches it through a
- * DEQUANTIZE.
+ * DEQUANTIZE, and so do the weights of operators without a hybrid kernel
+ * (q_weight_only).
  */
 #include <string.h>
 
 #include "quant/quant_impl.h"
 
-#define MIN_ELEMENTS 1024
+#define MIN_ELEMENTS Q_WEIGHT_MIN
 
 static bool hybrid_slot(const Node *n, int j) {
   if (j != 1)
@@ -110,5 +111,18 @@ Status quant_dynamic(Ctx *cx, Graph *g) {
   xfree(map);
   TRY(st);
   ctx_report(cx, "dynamic: int8 weights for %d hybrid operator(s)", done);
+  /* The weights of operators without a hybrid kernel (CONV_3D...) are
+   * int8 behind a DEQUANTIZE, as TF does. */
+  unsigned char *all = xrealloc(NULL, (size_t)n0 + 1);
+  if (!all)
+    return ctx_oom(cx, "dynamic-range quantization");
+  memset(all, 1, (size_t)n0 + 1);
+  int wonly = 0;
+  st = q_weight_only(cx, g, n0, all, &wonly);
+  xfree(all);
+  TRY(st);
+  if (wonly)
+    ctx_report(cx, "dynamic: int8 weights behind a DEQUANTIZE for %d "
+               "weight(s) of operators without a hybrid kernel", wonly);
   return O2L_OK;
 }

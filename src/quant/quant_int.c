@@ -652,6 +652,24 @@ static Status constants(QI *q) {
   return O2L_OK;
 }
 
+/* Operators left in float keep float activations, but their weights
+ * shrink like everyone else's (q_weight_only). */
+static Status float_op_weights(QI *q) {
+  unsigned char *fl = xrealloc(NULL, (size_t)q->n0 + 1);
+  if (!fl)
+    return ctx_oom(q->cx, "quantization state");
+  for (int i = 0; i < q->n0; i++)
+    fl[i] = q->kind[i] == QK_FLOAT;
+  int done = 0;
+  Status st = q_weight_only(q->cx, q->g, q->n0, fl, &done);
+  xfree(fl);
+  TRY(st);
+  if (done)
+    ctx_report(q->cx, "int8 weights behind a DEQUANTIZE for %d weight(s) of "
+               "operators left in float", done);
+  return grow(q);
+}
+
 /* ---- 5. operator details ------------------------------------------------ */
 
 /* PADV2 whose pad value quantizes to the zero point is a PAD: Vela (and
@@ -795,6 +813,7 @@ static Status run(QI *q, const CalibRange *ranges) {
   TRY(resolve_fixed(q));
   TRY(assign_params(q));
   TRY(constants(q));
+  TRY(float_op_weights(q));
   operator_details(q);
   TRY(graph_io(q));
   int nint = 0;

@@ -56,6 +56,55 @@ Value *q_like(Ctx *cx, Graph *g, const Value *v, const char *name, DType t) {
   return graph_add_value(cx, g, name, t, v->rank, v->dims);
 }
 
+Status q_weight_only(Ctx *cx, Graph *g, int n0, const unsigned char *float_op,
+                     int *done) {
+  int nv = g->nvalues;
+  Value **deq = xrealloc(NULL, sizeof(Value *) * (size_t)(nv + 1));
+  if (!deq)
+    return ctx_oom(cx, "weight-only quantization");
+  memset(deq, 0, sizeof(Value *) * (size_t)(nv + 1));
+  Status st = O2L_OK;
+  for (int i = 0; i < n0 && st == O2L_OK; i++) {
+    Node *n = g->nodes[i];
+    if (n->dead || !float_op[i])
+      continue;
+    for (int j = 0; j < n->nin && st == O2L_OK; j++) {
+      Value *w = n->in[j];
+      int axis = qop_weight_only_axis(n, j);
+      if (axis < -1 || w->id >= nv || g->values[w->id] != w ||
+          value_numel(w) < Q_WEIGHT_MIN)
+        continue;
+      if (!deq[w->id]) {
+        int nch = axis >= 0 ? (int)w->dims[axis] : 1;
+        int64_t k = value_numel(w);
+        Quant *q = q_new(cx, nch);
+        int8_t *data = arena_alloc(cx->arena, (size_t)k + 1, 16);
+        if (!q || !data) {
+          st = ctx_oom(cx, "int8 weights");
+          break;
+        }
+        q->axis = axis >= 0 ? axis : 0;
+        qw_scales(w->data, w->rank, w->dims, axis, q->scale);
+        qw_quantize(w->data, w->rank, w->dims, axis, q->scale, data);
+        Value *c = graph_add_const(cx, g, w->name, DT_I8, w->rank, w->dims,
+                                   data, (size_t)k);
+        Value *f = c ? q_like(cx, g, w, q_name(cx, w->name, "_dequant"), DT_F32)
+                     : NULL;
+        if (!c || !f || !q_add_unary(cx, g, TFL_DEQUANTIZE, w->name, c, f)) {
+          st = cx->status ? cx->status : ctx_oom(cx, "int8 weights");
+          break;
+        }
+        c->quant = q;
+        deq[w->id] = f;
+        (*done)++;
+      }
+      n->in[j] = deq[w->id];
+    }
+  }
+  xfree(deq);
+  return st;
+}
+
 /* ---- options -------------------------------------------------------------- */
 
 static const char *io_name(o2l_io_type t) {

@@ -557,6 +557,37 @@ static void test_rewrite_space(void) {
   t_free(&t);
 }
 
+/* Weight-only int8 for an operator left in float: a CONV_3D filter
+ * [kd, kh, kw, C, M] becomes int8 per output channel (axis 4) behind one
+ * DEQUANTIZE; a small constant and a non-weight input stay float. */
+static void test_weight_only(void) {
+  T t;
+  t_init(&t, O2L_QUANT_INT8);
+  int64_t dx[5] = {1, 2, 4, 4, 8}, dw[5] = {3, 3, 3, 8, 16}, dy[5] = {1, 2, 4, 4, 16};
+  int64_t dws[5] = {1, 1, 1, 8, 2}, dys[5] = {1, 2, 4, 4, 2};
+  float *w = calloc(3 * 3 * 3 * 8 * 16, sizeof(float));
+  for (int i = 0; i < 3 * 3 * 3 * 8 * 16; i++)
+    w[i] = (float)((i % 16) + 1) * (i % 3 == 0 ? -0.01f : 0.01f);
+  Value *x = act(&t, "x", 5, dx), *y = act(&t, "y", 5, dy), *ys = act(&t, "ys", 5, dys);
+  Value *wv = cst(&t, "w", DT_F32, 5, dw, w), *small = cst(&t, "small", DT_F32, 5, dws, w);
+  Node *c1 = op(&t, TFL_CONV_3D, 2, (Value *[]){x, wv}, y);
+  Node *c2 = op(&t, TFL_CONV_3D, 2, (Value *[]){x, small}, ys);
+  unsigned char fl[2] = {1, 1};
+  int done = 0;
+  CHECK(q_weight_only(&t.cx, t.g, 2, fl, &done) == O2L_OK && done == 1);
+  graph_uses(t.g);
+  const Node *dq = c1->in[1]->producer;
+  CHECK(c1->in[1]->dtype == DT_F32 && dq && dq->op == TFL_DEQUANTIZE);
+  const Value *q = dq ? dq->in[0] : NULL;
+  CHECK(q && q->dtype == DT_I8 && q->quant && q->quant->n == 16 && q->quant->axis == 4);
+  /* channel 15 holds +-0.16: scale 0.16 / 127, and w[15] = -0.16 -> -127 */
+  CHECK(q && NEAR(q->quant->scale[15], 0.16 / 127, 1e-8) &&
+        ((const int8_t *)q->data)[15] == -127);
+  CHECK(c1->in[0] == x && c2->in[1] == small);
+  free(w);
+  t_free(&t);
+}
+
 /* int16x8: symmetric int16 activations, int64 biases, ADD with
  * pot_scale_int16 = false, fixed LOGISTIC parameters. */
 static void test_int16x8(void) {
@@ -746,6 +777,7 @@ int main(void) {
   test_padv2_sentinel();
   test_rewrites();
   test_rewrite_space();
+  test_weight_only();
   test_int16x8();
   test_bias_correction();
   test_fp16_mode();
