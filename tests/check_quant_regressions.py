@@ -127,8 +127,16 @@ def norm_cases():
     inits = [const("eps", np.float32(1e-6)),
              const("g", RNG.uniform(0.5, 1.5, (1, 8, 1, 1)).astype(np.float32)),
              const("b", (RNG.standard_normal((1, 8, 1, 1)) * 0.2).astype(np.float32))]
+    # F.normalize (EdgeNeXt's cross-covariance attention): x divided by
+    # clamp(ReduceL2(x), eps) broadcast back.
+    l2 = [node("ReduceL2", ["X"], ["l"], axes=[1], keepdims=1), node("Clip", ["l", "eps"], ["c"]),
+          node("Expand", ["c", "shape"], ["e"]), node("Div", ["X", "e"], ["Y"])]
     return [Case("layernorm_div_sqrt", "convnext_tiny, layernorm_cf: DIV by SQRT as MUL by RSQRT",
-                 nodes, [1, 8, 6, 6], inits, forbid=("DIV", "SQRT", "DEQUANTIZE"))]
+                 nodes, [1, 8, 6, 6], inits, forbid=("DIV", "SQRT", "DEQUANTIZE")),
+            Case("l2_normalize", "timm_edgenext_xx_small: DIV by a clamped L2 norm",
+                 l2, [1, 8, 6, 6], [const("eps", np.float32(1e-12)),
+                                    const("shape", np.array([1, 8, 6, 6], np.int64))],
+                 forbid=("DIV", "SQRT", "DEQUANTIZE"))]
 
 
 def const_cases():

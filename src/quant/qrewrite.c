@@ -23,7 +23,9 @@
  *       has no kernel) and on the Ethos-U55 NPU (DEPTH_TO_SPACE does not).
  *       SPACE_TO_DEPTH likewise (RESHAPE, SPLIT, RESHAPEs, CONCATENATION):
  *       it is a CPU operator on the U55.
- *   DIV(x, SQRT(v))     -> MUL(x, RSQRT(v))    (the SQRT used only there).
+ *   DIV(x, SQRT(v))     -> MUL(x, RSQRT(v))    (the SQRT used only there),
+ *       and F.normalize's DIV(x, MAXIMUM(SQRT(v), e)) -> MUL(x,
+ *       RSQRT(MAXIMUM(v, e*e))), possibly through a BROADCAST_TO.
  *       LayerNorm / GroupNorm written out: DIV has no usable integer
  *       kernel (LiteRT's int8 DIV is off by ~8 %), RSQRT and MUL have, so
  *       the normalization no longer leaves the integer graph.
@@ -283,14 +285,60 @@ static Status s2d_decompose(Ctx *cx, Graph *g, Node *n, int *done) {
 
 /* ---- DIV(x, SQRT(v)) -> MUL(x, RSQRT(v)) ---------------------------------- */
 
+/* The single-use producer of v when it is one of ops (or NULL). */
+static Node *only_use_of(const Value *v, int op) {
+  Node *p = v ? v->producer : NULL;
+  if (!p || p->dead || p->op != op || v->nuses != 1 || v->is_output || !is_act(v))
+    return NULL;
+  return p;
+}
+
+/* A scalar float constant's value, if c is one. */
+static bool scalar_value(const Value *c, float *out) {
+  if (!c || !value_is_const(c) || c->dtype != DT_F32 || value_numel(c) != 1)
+    return false;
+  *out = load_f32(c->data, 0);
+  return true;
+}
+
+/* DIV(x, SQRT(v)) -> MUL(x, RSQRT(v)), and F.normalize's
+ * DIV(x, [BROADCAST_TO] MAXIMUM(SQRT(v), e)) -> MUL(x, [BROADCAST_TO]
+ * RSQRT(MAXIMUM(v, e*e))): 1 / max(sqrt(v), e) = rsqrt(max(v, e^2)) for
+ * e >= 0, and the clamp stays on the small side of v's range (clamping
+ * rsqrt at 1/e instead would put 1/e, e.g. 1e12, into its range). */
 static Status div_sqrt(Ctx *cx, Graph *g, Node *n, int *done) {
   Value *d = n->nin == 2 ? n->in[1] : NULL;
-  Node *s = d ? d->producer : NULL;
-  if (!s || s->dead || s->op != TFL_SQRT || d->nuses != 1 || d->is_output ||
-      !is_act(n->in[0]) || !is_act(d))
+  if (!is_act(n->in[0]) || !is_act(d))
     return O2L_OK;
-  s->op = TFL_RSQRT;
-  s->op_type = tfl_op_name(TFL_RSQRT);
+  Node *b = only_use_of(d, TFL_BROADCAST_TO);
+  Value *t = b ? b->in[0] : d;
+  Node *s = only_use_of(t, TFL_SQRT);
+  if (s) {
+    s->op = TFL_RSQRT;
+    s->op_type = tfl_op_name(TFL_RSQRT);
+  } else {
+    Node *m = only_use_of(t, TFL_MAXIMUM);
+    float e;
+    int k = m && scalar_value(m->in[1], &e) ? 0 : 1;
+    if (!m || m->nin != 2 || !scalar_value(m->in[1 - k], &e) || !(e >= 0) ||
+        !(s = only_use_of(m->in[k], TFL_SQRT)))
+      return O2L_OK;
+    Value *e2 = scalar(cx, g, m->in[1 - k]->name, "_squared", e * e);
+    Value **in = arena_alloc(cx->arena, 2 * sizeof(Value *), 8);
+    if (!e2 || !in)
+      return failed(cx);
+    /* s: SQRT(v) -> MAXIMUM(v, e^2); m: MAXIMUM(., e) -> RSQRT(.) */
+    in[0] = s->in[0];
+    in[1] = e2;
+    s->in = in;
+    s->nin = 2;
+    s->op = TFL_MAXIMUM;
+    s->op_type = tfl_op_name(TFL_MAXIMUM);
+    m->in[0] = s->out[0];
+    m->nin = 1;
+    m->op = TFL_RSQRT;
+    m->op_type = tfl_op_name(TFL_RSQRT);
+  }
   n->op = TFL_MUL;
   n->op_type = tfl_op_name(TFL_MUL);
   (*done)++;

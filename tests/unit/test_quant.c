@@ -588,6 +588,37 @@ static void test_weight_only(void) {
   t_free(&t);
 }
 
+/* F.normalize: DIV(x, MAXIMUM(SQRT(v), 1e-3)) -> MUL(x, RSQRT(MAXIMUM(v,
+ * 1e-6))), the same tensor through the reference runner. */
+static void test_rewrite_normalize(void) {
+  T t;
+  t_init(&t, O2L_QUANT_INT8);
+  int64_t d[2] = {1, 4}, d1[1] = {1};
+  const float eps[1] = {1e-3f};
+  Value *x = act(&t, "x", 2, d), *v = act(&t, "v", 2, d), *q = act(&t, "q", 2, d);
+  Value *m = act(&t, "m", 2, d), *y = act(&t, "y", 2, d), *y2 = act(&t, "y2", 2, d);
+  Value *e = cst(&t, "e", DT_F32, 1, d1, eps);
+  op(&t, TFL_ABS, 1, (Value *[]){x}, v);
+  Node *s = op(&t, TFL_SQRT, 1, (Value *[]){v}, q);
+  Node *mx = op(&t, TFL_MAXIMUM, 2, (Value *[]){q, e}, m);
+  Node *dv = op(&t, TFL_DIV, 2, (Value *[]){x, m}, y);
+  op(&t, TFL_ABS, 1, (Value *[]){y}, y2);
+  Value *outs[2] = {y, y2};
+  graph_set_inputs(&t.cx, t.g, 1, &x);
+  graph_set_outputs(&t.cx, t.g, 2, outs);
+  const float in[4] = {4, -0.25f, 0, 1e-8f};
+  float a[4], a2[4], b[4], b2[4];
+  run_ref(&t, in, a, 4, a2, 4);
+  CHECK(quant_rewrite(&t.cx, t.g) == O2L_OK);
+  CHECK(s->op == TFL_MAXIMUM && mx->op == TFL_RSQRT && dv->op == TFL_MUL);
+  CHECK(s->in[0] == v && NEAR(load_f32(s->in[1]->data, 0), 1e-6, 1e-12));
+  CHECK(count_ops(t.g, TFL_DIV) == 0 && count_ops(t.g, TFL_SQRT) == 0);
+  run_ref(&t, in, b, 4, b2, 4);
+  for (int i = 0; i < 4; i++)
+    CHECK(NEAR(a[i], b[i], 1e-5 * fabs(a[i]) + 1e-6));
+  t_free(&t);
+}
+
 /* int16x8: symmetric int16 activations, int64 biases, ADD with
  * pot_scale_int16 = false, fixed LOGISTIC parameters. */
 static void test_int16x8(void) {
@@ -777,6 +808,7 @@ int main(void) {
   test_padv2_sentinel();
   test_rewrites();
   test_rewrite_space();
+  test_rewrite_normalize();
   test_weight_only();
   test_int16x8();
   test_bias_correction();
