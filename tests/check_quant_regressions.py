@@ -118,21 +118,37 @@ def space_cases():
 def norm_cases():
     # LayerNorm over channels written out (ConvNeXt, PoolFormer, EdgeNeXt):
     # (x - mean) / sqrt(var + eps).  DIV had no integer kernel, so every
-    # normalization was a DEQUANTIZE / DIV / QUANTIZE island.
-    nodes = [node("ReduceMean", ["X"], ["m"], axes=[1]), node("Sub", ["X", "m"], ["d"]),
-             node("Mul", ["d", "d"], ["d2"]), node("ReduceMean", ["d2"], ["v"], axes=[1]),
-             node("Add", ["v", "eps"], ["ve"]), node("Sqrt", ["ve"], ["s"]),
-             node("Div", ["d", "s"], ["n"]), node("Mul", ["n", "g"], ["ng"]),
-             node("Add", ["ng", "b"], ["Y"])]
-    inits = [const("eps", np.float32(1e-6)),
-             const("g", RNG.uniform(0.5, 1.5, (1, 8, 1, 1)).astype(np.float32)),
-             const("b", (RNG.standard_normal((1, 8, 1, 1)) * 0.2).astype(np.float32))]
+    # normalization was a DEQUANTIZE / DIV / QUANTIZE island; and Vela
+    # reduces the depth of a map only when H, W or C is 1, so the MEANs
+    # over the channels ran on the CPU (ConvNeXt: 44 CPU operators).
+    ln = [node("Conv", ["X", "w"], ["x"]),
+          node("ReduceMean", ["x"], ["m"], axes=[1]), node("Sub", ["x", "m"], ["d"]),
+          node("Mul", ["d", "d"], ["d2"]), node("ReduceMean", ["d2"], ["v"], axes=[1]),
+          node("Add", ["v", "eps"], ["ve"]), node("Sqrt", ["ve"], ["s"]),
+          node("Div", ["d", "s"], ["n"]), node("Mul", ["n", "g"], ["ng"]),
+          node("Add", ["ng", "b"], ["Y"])]
+    ln_inits = [const("w", weights(8, 8, 1, 1)), const("eps", np.float32(1e-6)),
+                const("g", RNG.uniform(0.5, 1.5, (1, 8, 1, 1)).astype(np.float32)),
+                const("b", (RNG.standard_normal((1, 8, 1, 1)) * 0.2).astype(np.float32))]
+    # torch GroupNorm at opset 13: Reshape (N, G, -1), InstanceNormalization,
+    # Reshape back; the statistics reduce the channels and the pixels.
+    gn = [node("Conv", ["X", "w"], ["x"]), node("Reshape", ["x", "gshape"], ["r"]),
+          node("InstanceNormalization", ["r", "ones", "zeros"], ["i"], epsilon=1e-5),
+          node("Reshape", ["i", "xshape"], ["ib"]), node("Mul", ["ib", "g"], ["ig"]),
+          node("Add", ["ig", "b"], ["Y"])]
+    gn_inits = [const("w", weights(8, 8, 1, 1)), const("gshape", np.array([1, 4, -1], np.int64)),
+                const("ones", np.ones(4, np.float32)), const("zeros", np.zeros(4, np.float32)),
+                const("xshape", np.array([1, 8, 6, 6], np.int64)),
+                const("g", RNG.uniform(0.5, 1.5, (1, 8, 1, 1)).astype(np.float32)),
+                const("b", (RNG.standard_normal((1, 8, 1, 1)) * 0.2).astype(np.float32))]
     # F.normalize (EdgeNeXt's cross-covariance attention): x divided by
     # clamp(ReduceL2(x), eps) broadcast back.
     l2 = [node("ReduceL2", ["X"], ["l"], axes=[1], keepdims=1), node("Clip", ["l", "eps"], ["c"]),
           node("Expand", ["c", "shape"], ["e"]), node("Div", ["X", "e"], ["Y"])]
-    return [Case("layernorm_div_sqrt", "convnext_tiny, layernorm_cf: DIV by SQRT as MUL by RSQRT",
-                 nodes, [1, 8, 6, 6], inits, forbid=("DIV", "SQRT", "DEQUANTIZE")),
+    return [Case("layernorm_channels", "convnext_tiny, layernorm_cf: DIV by SQRT, MEAN over C",
+                 ln, [1, 8, 6, 5], ln_inits, forbid=("DIV", "SQRT", "DEQUANTIZE"), npu=True),
+            Case("groupnorm", "groupnorm_block: GroupNorm statistics on the NPU",
+                 gn, [1, 8, 6, 6], gn_inits, npu=True),
             Case("l2_normalize", "timm_edgenext_xx_small: DIV by a clamped L2 norm",
                  l2, [1, 8, 6, 6], [const("eps", np.float32(1e-12)),
                                     const("shape", np.array([1, 8, 6, 6], np.int64))],

@@ -10,6 +10,9 @@
  *       (cosine 0.27-0.99 against the default kernel's 0.9999); its MEAN
  *       is right, the MEAN output has the same resolution (the sum's range
  *       / N), and Ethos-U runs MEAN and MUL on the NPU but not SUM.
+ *   MEAN over the channels of a [B,]H,W,C map (H, W, C > 1) -> over
+ *       [B,]1,H*W,C, or the spatial axes first: Vela reduces depth only
+ *       when one of H, W, C is 1 (mean_depth).
  *   ELU(x)              -> MAXIMUM(x, EXP(MINIMUM(x, 0)) - 1).
  *       The reference resolver has no ELU at all; for x > 0 the second
  *       operand is 0, for x <= 0 it is e^x - 1 >= x.  All four operators
@@ -53,6 +56,9 @@ static Value *scalar(Ctx *cx, Graph *g, const char *base, const char *suffix,
   *d = x;
   return graph_add_const(cx, g, name, DT_F32, 0, NULL, d, sizeof(float));
 }
+
+static Value *i32s(Ctx *cx, Graph *g, const char *base, const char *suffix,
+                   int n, const int64_t *v);
 
 static Value *like(Ctx *cx, Graph *g, const Value *v, const char *suffix) {
   return q_like(cx, g, v, q_name(cx, v->name, suffix), DT_F32);
@@ -111,6 +117,78 @@ static Status sum_to_mean(Ctx *cx, Graph *g, Node *n, int *done) {
   n->out[0] = mean;
   if (!add_node(cx, g, TFL_MUL, n->name, mean, c, y))
     return failed(cx);
+  (*done)++;
+  return O2L_OK;
+}
+
+/* ---- MEAN over the channels, in a form Ethos-U takes -------------------- */
+
+/* Vela reduces the depth of a [B,]H,W,C map only when H, W or C is 1
+ * (LayerNorm written out, GroupNorm's statistics: ConvNeXt had 44 MEANs
+ * on the CPU).  A MEAN over the channels alone reads the map as
+ * [B,]1,H*W,C; one over the channels and H and/or W first averages those
+ * spatial axes (a mean of equal-sized means is the mean), which leaves H
+ * or W at 1.  A RESHAPE restores the original output shape. */
+static Status mean_depth(Ctx *cx, Graph *g, Node *n, int *done) {
+  Value *x = n->in[0], *y = n->out[0], *ax = n->nin > 1 ? n->in[1] : NULL;
+  int r = x->rank, o = r - 3; /* H, W, C are axes o, o+1, o+2 */
+  if (!is_act(x) || y->dtype != DT_F32 || (r != 3 && r != 4) || !ax ||
+      !value_is_const(ax) || (ax->dtype != DT_I32 && ax->dtype != DT_I64))
+    return O2L_OK;
+  bool red[4] = {false, false, false, false};
+  for (int64_t i = 0; i < value_numel(ax); i++) {
+    int64_t a = load_as_i64(ax->data, ax->dtype, (size_t)i);
+    a += a < 0 ? r : 0;
+    if (a < 0 || a >= r)
+      return O2L_OK;
+    red[a] = true;
+  }
+  const int64_t *d = x->dims;
+  if (!red[o + 2] || (o && red[0]) || d[o] == 1 || d[o + 1] == 1 ||
+      d[o + 2] == 1 || d[o] * d[o + 1] > INT32_MAX)
+    return O2L_OK;
+  int64_t depth = o + 2, sp[2], nsp = 0;
+  for (int a = o; a <= o + 1; a++)
+    if (red[a])
+      sp[nsp++] = a;
+  int64_t md[4], td[4];
+  memcpy(md, d, sizeof(int64_t) * (size_t)r);
+  for (int a = o; a <= o + 1; a++)
+    md[a] = red[a] ? 1 : d[a];
+  if (!nsp) { /* the map read as rows: [B,]1,H*W,C */
+    md[o] = 1;
+    md[o + 1] = d[o] * d[o + 1];
+  }
+  memcpy(td, md, sizeof td);
+  td[o + 2] = 1;
+  Value *src = graph_add_value(cx, g, q_name(cx, y->name, nsp ? "/spatial_mean" : "/rows"),
+                               DT_F32, r, md);
+  Value *src_arg = nsp ? i32s(cx, g, y->name, "/spatial_axes", (int)nsp, sp)
+                       : i32s(cx, g, y->name, "/rows_shape", r, md);
+  Value *depth_axis = i32s(cx, g, y->name, "/depth_axis", 1, &depth);
+  bool same = y->rank == r && memcmp(y->dims, td, sizeof(int64_t) * (size_t)r) == 0;
+  Value *t = same ? y : graph_add_value(cx, g, q_name(cx, y->name, "/depth_mean"),
+                                        DT_F32, r, td);
+  Value *oshape = same ? NULL : i32s(cx, g, y->name, "/mean_shape", y->rank, y->dims);
+  if (!src || !src_arg || !depth_axis || !t || (!same && !oshape))
+    return failed(cx);
+  Node *dm;
+  if (nsp) { /* n: the spatial mean; a new MEAN over the depth */
+    n->in[1] = src_arg;
+    n->out[0] = src;
+    dm = add_node(cx, g, TFL_MEAN, n->name, src, depth_axis, t);
+  } else { /* a RESHAPE into rows; n: the mean of the rows' depth */
+    if (!add_node(cx, g, TFL_RESHAPE, n->name, x, src_arg, src))
+      return failed(cx);
+    n->in[0] = src;
+    n->in[1] = depth_axis;
+    n->out[0] = t;
+    dm = n;
+  }
+  if (!dm || (!same && !add_node(cx, g, TFL_RESHAPE, n->name, t, oshape, y)))
+    return failed(cx);
+  n->opt.keep_dims = true;
+  dm->opt.keep_dims = true;
   (*done)++;
   return O2L_OK;
 }
@@ -414,7 +492,7 @@ static Status fold_constants(Ctx *cx, Graph *g, int *done) {
 /* ---- driver --------------------------------------------------------------- */
 
 Status quant_rewrite(Ctx *cx, Graph *g) {
-  int sums = 0, elus = 0, d2s = 0, divs = 0, folded = 0;
+  int sums = 0, means = 0, elus = 0, d2s = 0, divs = 0, folded = 0;
   graph_uses(g);
   int n0 = g->nnodes;
   for (int i = 0; i < n0; i++) {
@@ -430,7 +508,11 @@ Status quant_rewrite(Ctx *cx, Graph *g) {
     default: break;
     }
   }
-  if (sums + elus + d2s + divs) {
+  /* after SUM -> MEAN, so those MEANs get the NPU form too */
+  for (int i = 0; i < g->nnodes; i++)
+    if (!g->nodes[i]->dead && g->nodes[i]->op == TFL_MEAN)
+      TRY(mean_depth(cx, g, g->nodes[i], &means));
+  if (sums + means + elus + d2s + divs) {
     TRY(graph_toposort(cx, g));
     graph_uses(g);
   }
@@ -441,6 +523,9 @@ Status quant_rewrite(Ctx *cx, Graph *g) {
   }
   if (sums)
     ctx_report(cx, "integer rewrites: %d SUM as MEAN * count", sums);
+  if (means)
+    ctx_report(cx, "integer rewrites: %d MEAN over the channels of a map in "
+               "the form Ethos-U runs", means);
   if (elus)
     ctx_report(cx, "integer rewrites: %d ELU as MAXIMUM(x, EXP(MINIMUM(x, "
                "0)) - 1)", elus);

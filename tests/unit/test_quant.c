@@ -619,6 +619,41 @@ static void test_rewrite_normalize(void) {
   t_free(&t);
 }
 
+/* MEAN over the channels of a map: over [B,1,H*W,C] (channels only) or
+ * the spatial axes first (channels and H), same values through the
+ * reference runner, output shapes kept. */
+static void test_rewrite_mean(void) {
+  T t;
+  t_init(&t, O2L_QUANT_INT8);
+  int64_t d[4] = {1, 3, 4, 5}, d1[1] = {1}, d2[1] = {2}, dy[3] = {1, 3, 4}, dz[2] = {1, 4};
+  const int32_t c_only[1] = {3}, c_h[2] = {-1, 1};
+  Value *x = act(&t, "x", 4, d), *y = act(&t, "y", 3, dy), *z = act(&t, "z", 2, dz);
+  Value *a1 = cst(&t, "a1", DT_I32, 1, d1, c_only), *a2 = cst(&t, "a2", DT_I32, 1, d2, c_h);
+  Node *m1 = op(&t, TFL_MEAN, 2, (Value *[]){x, a1}, y);
+  Node *m2 = op(&t, TFL_MEAN, 2, (Value *[]){x, a2}, z);
+  m2->opt.keep_dims = false; /* [1, 4]: reshaped from [1,1,4,1] */
+  m1->opt.keep_dims = false;
+  Value *outs[2] = {y, z};
+  graph_set_inputs(&t.cx, t.g, 1, &x);
+  graph_set_outputs(&t.cx, t.g, 2, outs);
+  float in[60], y0[12], z0[4], y1[12], z1[4];
+  for (int i = 0; i < 60; i++)
+    in[i] = (float)((i * 7) % 11) - 5;
+  run_ref(&t, in, y0, 12, z0, 4);
+  CHECK(quant_rewrite(&t.cx, t.g) == O2L_OK);
+  CHECK(count_ops(t.g, TFL_MEAN) == 3);
+  CHECK(m1->in[0]->rank == 4 && m1->in[0]->dims[1] == 1 && m1->in[0]->dims[2] == 12);
+  CHECK(m2->out[0]->dims[1] == 1 && m2->out[0]->dims[3] == 5);
+  CHECK(y->rank == 3 && z->rank == 2 && y->producer->op == TFL_RESHAPE &&
+        z->producer->op == TFL_RESHAPE);
+  run_ref(&t, in, y1, 12, z1, 4);
+  for (int i = 0; i < 12; i++)
+    CHECK(NEAR(y0[i], y1[i], 1e-5));
+  for (int i = 0; i < 4; i++)
+    CHECK(NEAR(z0[i], z1[i], 1e-5));
+  t_free(&t);
+}
+
 /* int16x8: symmetric int16 activations, int64 biases, ADD with
  * pot_scale_int16 = false, fixed LOGISTIC parameters. */
 static void test_int16x8(void) {
@@ -809,6 +844,7 @@ int main(void) {
   test_rewrites();
   test_rewrite_space();
   test_rewrite_normalize();
+  test_rewrite_mean();
   test_weight_only();
   test_int16x8();
   test_bias_correction();
