@@ -144,89 +144,72 @@ FbRef fb_vec_deferred(FbBuilder *B, const void *data, size_t n, size_t align) {
   return (FbRef)B->virt;
 }
 
-FbRef fb_vec_u8(FbBuilder *B, const void *data, size_t n, size_t align) {
+/* Opens a vector of n elements of `size` bytes: refused inside a table or
+ * past the flatbuffer's 2 GB; padded so the elements end align-aligned.
+ * The elements are pushed last first, then vec_end writes the length. */
+static bool vec_start(FbBuilder *B, size_t n, size_t size, size_t align) {
   if (B->in_table) {
     fail(B, "internal: vector built inside a table");
-    return 0;
+    return false;
   }
-  if (align < 4)
-    align = 4;
-  prealign(B, n, align);
-  if (n)
-    push(B, data, n);
+  if (n > FB_MAX_SIZE / size) {
+    fail(B, "the model is larger than the 2 GB a flatbuffer can hold");
+    return false;
+  }
+  prealign(B, n * size, align);
+  return true;
+}
+
+static FbRef vec_end(FbBuilder *B, size_t n) {
   push_le(B, (uint64_t)n, 4);
   return ref_here(B);
+}
+
+FbRef fb_vec_u8(FbBuilder *B, const void *data, size_t n, size_t align) {
+  if (!vec_start(B, n, 1, align < 4 ? 4 : align))
+    return 0;
+  if (n)
+    push(B, data, n);
+  return vec_end(B, n);
 }
 
 FbRef fb_vec_i32(FbBuilder *B, const int32_t *v, size_t n) {
-  if (B->in_table) {
-    fail(B, "internal: vector built inside a table");
+  if (!vec_start(B, n, 4, 4))
     return 0;
-  }
-  if (n > FB_MAX_SIZE / 4) {
-    fail(B, "the model is larger than the 2 GB a flatbuffer can hold");
-    return 0;
-  }
-  prealign(B, 4 * n, 4);
   for (size_t i = n; i-- > 0;)
     push_le(B, (uint32_t)v[i], 4);
-  push_le(B, (uint64_t)n, 4);
-  return ref_here(B);
+  return vec_end(B, n);
 }
 
 FbRef fb_vec_i64(FbBuilder *B, const int64_t *v, size_t n) {
-  if (B->in_table) {
-    fail(B, "internal: vector built inside a table");
+  if (!vec_start(B, n, 8, 8))
     return 0;
-  }
-  if (n > FB_MAX_SIZE / 8) {
-    fail(B, "the model is larger than the 2 GB a flatbuffer can hold");
-    return 0;
-  }
-  prealign(B, 8 * n, 8);
   for (size_t i = n; i-- > 0;)
     push_le(B, (uint64_t)v[i], 8);
-  push_le(B, (uint64_t)n, 4);
-  return ref_here(B);
+  return vec_end(B, n);
 }
 
 FbRef fb_vec_f32(FbBuilder *B, const float *v, size_t n) {
-  if (B->in_table) {
-    fail(B, "internal: vector built inside a table");
+  if (!vec_start(B, n, 4, 4))
     return 0;
-  }
-  if (n > FB_MAX_SIZE / 4) {
-    fail(B, "the model is larger than the 2 GB a flatbuffer can hold");
-    return 0;
-  }
-  prealign(B, 4 * n, 4);
   for (size_t i = n; i-- > 0;) {
     uint32_t bits;
     memcpy(&bits, &v[i], 4);
     push_le(B, bits, 4);
   }
-  push_le(B, (uint64_t)n, 4);
-  return ref_here(B);
+  return vec_end(B, n);
 }
 
 FbRef fb_vec_refs(FbBuilder *B, const FbRef *refs, size_t n) {
-  if (B->in_table) {
-    fail(B, "internal: vector built inside a table");
+  if (!vec_start(B, n, 4, 4))
     return 0;
-  }
-  if (n > FB_MAX_SIZE / 4) {
-    fail(B, "the model is larger than the 2 GB a flatbuffer can hold");
-    return 0;
-  }
-  prealign(B, 4 * n, 4);
   for (size_t i = n; i-- > 0;) {
     if (refs[i] == 0 && !B->err)
       fail(B, "internal: null reference in a vector");
     /* A uoffset counts from its own position to the target. */
     push_le(B, (uint32_t)(cur(B) + 4 - refs[i]), 4);
   }
-  push_le(B, (uint64_t)n, 4);
-  return ref_here(B);
+  return vec_end(B, n);
 }
 
 FbRef fb_stringn(FbBuilder *B, const char *s, size_t n) {
@@ -238,8 +221,7 @@ FbRef fb_stringn(FbBuilder *B, const char *s, size_t n) {
   push_zeros(B, 1);
   if (n)
     push(B, s, n);
-  push_le(B, (uint64_t)n, 4);
-  return ref_here(B);
+  return vec_end(B, n);
 }
 
 FbRef fb_string(FbBuilder *B, const char *s) {
