@@ -98,6 +98,19 @@ def act_cases():
     ]
 
 
+def gate_cases():
+    # ECA-Net / SE gates written x * sigmoid(...).expand_as(x): Expand is a
+    # BROADCAST_TO, which Vela does not know (timm ecaresnet26t: 8 CPU
+    # operators); MUL broadcasts by itself.
+    return [Case("expand_gate", "timm_ecaresnet26t: BROADCAST_TO before a gating MUL",
+                 [node("Conv", ["X", "w"], ["x"]), node("GlobalAveragePool", ["x"], ["p"]),
+                  node("Sigmoid", ["p"], ["s"]), node("Expand", ["s", "shape"], ["e"]),
+                  node("Mul", ["x", "e"], ["Y"])],
+                 [1, 8, 6, 5], [const("w", weights(8, 8, 1, 1)),
+                                const("shape", np.array([1, 8, 6, 5], np.int64))],
+                 forbid=("BROADCAST_TO", "DEQUANTIZE"), npu=True)]
+
+
 def space_cases():
     # Pixel shuffle / unshuffle (super-resolution heads, pixel_shuffle zoo
     # model): int8 DEPTH_TO_SPACE is version 2, which the reference
@@ -193,7 +206,7 @@ def weight_cases():
 
 
 def all_cases():
-    return (reduce_cases() + act_cases() + space_cases() + norm_cases() + const_cases() +
+    return (reduce_cases() + act_cases() + gate_cases() + space_cases() + norm_cases() + const_cases() +
             pool_cases() + weight_cases())
 
 

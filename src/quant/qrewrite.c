@@ -13,6 +13,9 @@
  *   MEAN over the channels of a [B,]H,W,C map (H, W, C > 1) -> over
  *       [B,]1,H*W,C, or the spatial axes first: Vela reduces depth only
  *       when one of H, W, C is 1 (mean_depth).
+ *   BROADCAST_TO feeding only broadcasting binaries (MUL, ADD, ...) is
+ *       dropped: Vela does not know BROADCAST_TO (ECA / SE gates written
+ *       with expand_as ran on the CPU).
  *   ELU(x)              -> MAXIMUM(x, EXP(MINIMUM(x, 0)) - 1).
  *       The reference resolver has no ELU at all; for x > 0 the second
  *       operand is 0, for x <= 0 it is e^x - 1 >= x.  All four operators
@@ -190,6 +193,66 @@ static Status mean_depth(Ctx *cx, Graph *g, Node *n, int *done) {
   n->opt.keep_dims = true;
   dm->opt.keep_dims = true;
   (*done)++;
+  return O2L_OK;
+}
+
+/* ---- BROADCAST_TO into a broadcasting operator ----------------------------- */
+
+static bool broadcasts(int op) {
+  switch (op) {
+  case TFL_ADD: case TFL_SUB: case TFL_MUL: case TFL_MAXIMUM: case TFL_MINIMUM:
+  case TFL_SQUARED_DIFFERENCE: case TFL_DIV:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* Whether binary n still computes its output's shape with input k read
+ * as v (numpy broadcasting, right-aligned). */
+static bool same_broadcast(const Node *n, int k, const Value *v) {
+  const Value *a = k == 0 ? v : n->in[0], *b = k == 1 ? v : n->in[1];
+  const Value *y = n->out[0];
+  if (!a || !b || a->rank > y->rank || b->rank > y->rank)
+    return false;
+  for (int i = 0; i < y->rank; i++) {
+    int ia = i - (y->rank - a->rank), ib = i - (y->rank - b->rank);
+    int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+    int64_t want = da == 1 ? db : da;
+    if ((da != 1 && db != 1 && da != db) || want != y->dims[i])
+      return false;
+  }
+  return true;
+}
+
+/* An Expand feeding only elementwise binaries (ECA / SE gates written as
+ * x * gate.expand_as(x)) is a BROADCAST_TO those operators do themselves;
+ * Vela does not know BROADCAST_TO at all ("operator: None", on the CPU).
+ * The consumers read its input directly; the BROADCAST_TO is left for
+ * dead-node removal. */
+static Status broadcast_elide(Ctx *cx, Graph *g, Node *n, int *done) {
+  Value *s = n->in[0], *y = n->out[0];
+  if (!is_act(s) || y->is_output || y->nuses == 0)
+    return O2L_OK;
+  Node *users[16];
+  int k = graph_consumers(g, y, users, 16);
+  if (k <= 0 || k > 16)
+    return O2L_OK;
+  for (int i = 0; i < k; i++) {
+    Node *c = users[i];
+    if (!broadcasts(c->op) || c->nin != 2 || c->nout != 1)
+      return O2L_OK;
+    for (int j = 0; j < 2; j++)
+      if (c->in[j] == y && !same_broadcast(c, j, s))
+        return O2L_OK;
+  }
+  for (int i = 0; i < k; i++)
+    for (int j = 0; j < 2; j++)
+      if (users[i]->in[j] == y)
+        users[i]->in[j] = s;
+  n->dead = true;
+  (*done)++;
+  (void)cx;
   return O2L_OK;
 }
 
@@ -492,7 +555,7 @@ static Status fold_constants(Ctx *cx, Graph *g, int *done) {
 /* ---- driver --------------------------------------------------------------- */
 
 Status quant_rewrite(Ctx *cx, Graph *g) {
-  int sums = 0, means = 0, elus = 0, d2s = 0, divs = 0, folded = 0;
+  int sums = 0, means = 0, bcasts = 0, elus = 0, d2s = 0, divs = 0, folded = 0;
   graph_uses(g);
   int n0 = g->nnodes;
   for (int i = 0; i < n0; i++) {
@@ -508,11 +571,17 @@ Status quant_rewrite(Ctx *cx, Graph *g) {
     default: break;
     }
   }
+  /* after div_sqrt, which looks through a BROADCAST_TO */
+  for (int i = 0; i < n0; i++)
+    if (!g->nodes[i]->dead && g->nodes[i]->op == TFL_BROADCAST_TO)
+      TRY(broadcast_elide(cx, g, g->nodes[i], &bcasts));
   /* after SUM -> MEAN, so those MEANs get the NPU form too */
   for (int i = 0; i < g->nnodes; i++)
     if (!g->nodes[i]->dead && g->nodes[i]->op == TFL_MEAN)
       TRY(mean_depth(cx, g, g->nodes[i], &means));
-  if (sums + means + elus + d2s + divs) {
+  if (sums + means + bcasts + elus + d2s + divs) {
+    if (bcasts)
+      graph_compact(g);
     TRY(graph_toposort(cx, g));
     graph_uses(g);
   }
@@ -526,6 +595,9 @@ Status quant_rewrite(Ctx *cx, Graph *g) {
   if (means)
     ctx_report(cx, "integer rewrites: %d MEAN over the channels of a map in "
                "the form Ethos-U runs", means);
+  if (bcasts)
+    ctx_report(cx, "integer rewrites: %d BROADCAST_TO read directly by the "
+               "broadcasting operators after them", bcasts);
   if (elus)
     ctx_report(cx, "integer rewrites: %d ELU as MAXIMUM(x, EXP(MINIMUM(x, "
                "0)) - 1)", elus);

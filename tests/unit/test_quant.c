@@ -654,6 +654,36 @@ static void test_rewrite_mean(void) {
   t_free(&t);
 }
 
+/* A BROADCAST_TO read only by broadcasting binaries is dropped when they
+ * still produce their shapes; not when the other operand needs it. */
+static void test_rewrite_broadcast(void) {
+  T t;
+  t_init(&t, O2L_QUANT_INT8);
+  int64_t d[4] = {1, 2, 3, 4}, ds[4] = {1, 1, 1, 4}, d4[1] = {4};
+  const int32_t shape[4] = {1, 2, 3, 4};
+  Value *x = act(&t, "x", 4, d), *s = act(&t, "s", 4, ds), *e = act(&t, "e", 4, d);
+  Value *y = act(&t, "y", 4, d), *s2 = act(&t, "s2", 4, ds), *e2 = act(&t, "e2", 4, d);
+  Value *z = act(&t, "z", 4, d), *sh = cst(&t, "shape", DT_I32, 1, d4, shape);
+  op(&t, TFL_MEAN, 2, (Value *[]){x, cst(&t, "ax", DT_I32, 1, (int64_t[]){1}, (int32_t[]){1})}, s);
+  Node *b1 = op(&t, TFL_BROADCAST_TO, 2, (Value *[]){s, sh}, e);
+  Node *mul = op(&t, TFL_MUL, 2, (Value *[]){x, e}, y);
+  op(&t, TFL_ABS, 1, (Value *[]){s}, s2);
+  Node *b2 = op(&t, TFL_BROADCAST_TO, 2, (Value *[]){s2, sh}, e2);
+  Node *add = op(&t, TFL_ADD, 2, (Value *[]){e2, s}, z); /* needs e2's shape */
+  s->dims[1] = 1; /* MEAN keeping dims over axis 1 of [1,2,3,4]: [1,1,3,4] */
+  s->dims[2] = 3;
+  s2->dims[1] = 1;
+  s2->dims[2] = 3;
+  Value *outs[2] = {y, z};
+  graph_set_inputs(&t.cx, t.g, 1, &x);
+  graph_set_outputs(&t.cx, t.g, 2, outs);
+  CHECK(quant_rewrite(&t.cx, t.g) == O2L_OK);
+  CHECK(mul->in[1] == s && count_ops(t.g, TFL_BROADCAST_TO) == 1);
+  CHECK(add->in[0] == e2 && b2->op == TFL_BROADCAST_TO);
+  (void)b1;
+  t_free(&t);
+}
+
 /* int16x8: symmetric int16 activations, int64 biases, ADD with
  * pot_scale_int16 = false, fixed LOGISTIC parameters. */
 static void test_int16x8(void) {
@@ -845,6 +875,7 @@ int main(void) {
   test_rewrite_space();
   test_rewrite_normalize();
   test_rewrite_mean();
+  test_rewrite_broadcast();
   test_weight_only();
   test_int16x8();
   test_bias_correction();
