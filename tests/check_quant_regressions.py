@@ -98,6 +98,15 @@ def act_cases():
     ]
 
 
+def tile_cases():
+    # int8 TILE is version 3, which BUILTIN_REF does not register (check_quant
+    # ops: Tile); it becomes a CONCATENATION of copies per tiled axis.
+    return [Case("tile", "Tile: TILE v3 missing from BUILTIN_REF",
+                 [node("Relu", ["X"], ["r"]), node("Tile", ["r", "reps"], ["Y"])],
+                 [1, 8, 6, 5], [const("reps", np.array([1, 2, 1, 3], np.int64))],
+                 forbid=("TILE", "DEQUANTIZE"), modes=("int8", "int16x8"))]
+
+
 def gate_cases():
     # ECA-Net / SE gates written x * sigmoid(...).expand_as(x): Expand is a
     # BROADCAST_TO, which Vela does not know (timm ecaresnet26t: 8 CPU
@@ -206,7 +215,7 @@ def weight_cases():
 
 
 def all_cases():
-    return (reduce_cases() + act_cases() + gate_cases() + space_cases() + norm_cases() + const_cases() +
+    return (reduce_cases() + act_cases() + tile_cases() + gate_cases() + space_cases() + norm_cases() + const_cases() +
             pool_cases() + weight_cases())
 
 

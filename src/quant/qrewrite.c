@@ -16,6 +16,9 @@
  *   BROADCAST_TO feeding only broadcasting binaries (MUL, ADD, ...) is
  *       dropped: Vela does not know BROADCAST_TO (ECA / SE gates written
  *       with expand_as ran on the CPU).
+ *   TILE(x, m)          -> CONCATENATION of m copies per tiled axis: int8
+ *       TILE is version 3, missing from the reference resolver, and a
+ *       CPU operator on the Ethos-U55.
  *   ELU(x)              -> MAXIMUM(x, EXP(MINIMUM(x, 0)) - 1).
  *       The reference resolver has no ELU at all; for x > 0 the second
  *       operand is 0, for x <= 0 it is e^x - 1 >= x.  All four operators
@@ -253,6 +256,66 @@ static Status broadcast_elide(Ctx *cx, Graph *g, Node *n, int *done) {
   n->dead = true;
   (*done)++;
   (void)cx;
+  return O2L_OK;
+}
+
+/* ---- TILE -> CONCATENATION ------------------------------------------------ */
+
+/* int8 TILE is version 3, which the reference resolver does not register,
+ * and Ethos-U runs no TILE: each tiled axis becomes a CONCATENATION of
+ * that many copies (same bytes: tiling repeats the whole tensor along the
+ * axis).  Up to 64 copies in all. */
+static Status tile_concat(Ctx *cx, Graph *g, Node *n, int *done) {
+  Value *x = n->in[0], *y = n->out[0], *mv = n->nin > 1 ? n->in[1] : NULL;
+  if (!is_act(x) || y->dtype != DT_F32 || !mv || !value_is_const(mv) ||
+      (mv->dtype != DT_I32 && mv->dtype != DT_I64) || value_numel(mv) != x->rank)
+    return O2L_OK;
+  int64_t mult[O2L_MAX_RANK], total = 1;
+  int last = -1;
+  for (int a = 0; a < x->rank; a++) {
+    mult[a] = load_as_i64(mv->data, mv->dtype, (size_t)a);
+    if (mult[a] < 1 || mult[a] > 64)
+      return O2L_OK;
+    total *= mult[a];
+    if (mult[a] > 1)
+      last = a;
+  }
+  if (last < 0 || total > 64)
+    return O2L_OK;
+  Value *cur = x;
+  int64_t dims[O2L_MAX_RANK];
+  memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->rank);
+  Node *first = NULL;
+  for (int a = 0; a <= last; a++) {
+    if (mult[a] == 1)
+      continue;
+    dims[a] *= mult[a];
+    Value *out = a == last ? y
+                           : graph_add_value(cx, g, q_name(cx, y->name, "/tiled"),
+                                             DT_F32, x->rank, dims);
+    Value **in = arena_alloc(cx->arena, sizeof(Value *) * (size_t)mult[a], 8);
+    if (!out || !in)
+      return failed(cx);
+    for (int64_t k = 0; k < mult[a]; k++)
+      in[k] = cur;
+    Node *c;
+    if (!first) { /* the TILE node itself becomes the first concatenation */
+      c = n;
+      c->in = in;
+      c->nin = (int)mult[a];
+      c->out[0] = out;
+      first = c;
+    } else if (!(c = graph_add_node(cx, g, TFL_CONCATENATION, n->name,
+                                    (int)mult[a], in, 1, &out))) {
+      return failed(cx);
+    }
+    c->op = TFL_CONCATENATION;
+    c->op_type = tfl_op_name(TFL_CONCATENATION);
+    memset(&c->opt, 0, sizeof c->opt);
+    c->opt.axis = a;
+    cur = out;
+  }
+  (*done)++;
   return O2L_OK;
 }
 
@@ -555,7 +618,8 @@ static Status fold_constants(Ctx *cx, Graph *g, int *done) {
 /* ---- driver --------------------------------------------------------------- */
 
 Status quant_rewrite(Ctx *cx, Graph *g) {
-  int sums = 0, means = 0, bcasts = 0, elus = 0, d2s = 0, divs = 0, folded = 0;
+  int sums = 0, means = 0, bcasts = 0, tiles = 0, elus = 0, d2s = 0, divs = 0,
+      folded = 0;
   graph_uses(g);
   int n0 = g->nnodes;
   for (int i = 0; i < n0; i++) {
@@ -565,6 +629,7 @@ Status quant_rewrite(Ctx *cx, Graph *g) {
     switch (n->op) {
     case TFL_SUM: TRY(sum_to_mean(cx, g, n, &sums)); break;
     case TFL_ELU: TRY(elu_decompose(cx, g, n, &elus)); break;
+    case TFL_TILE: TRY(tile_concat(cx, g, n, &tiles)); break;
     case TFL_DEPTH_TO_SPACE: TRY(d2s_decompose(cx, g, n, &d2s)); break;
     case TFL_SPACE_TO_DEPTH: TRY(s2d_decompose(cx, g, n, &d2s)); break;
     case TFL_DIV: TRY(div_sqrt(cx, g, n, &divs)); break;
@@ -579,7 +644,7 @@ Status quant_rewrite(Ctx *cx, Graph *g) {
   for (int i = 0; i < g->nnodes; i++)
     if (!g->nodes[i]->dead && g->nodes[i]->op == TFL_MEAN)
       TRY(mean_depth(cx, g, g->nodes[i], &means));
-  if (sums + means + bcasts + elus + d2s + divs) {
+  if (sums + means + bcasts + tiles + elus + d2s + divs) {
     if (bcasts)
       graph_compact(g);
     TRY(graph_toposort(cx, g));
@@ -598,6 +663,8 @@ Status quant_rewrite(Ctx *cx, Graph *g) {
   if (bcasts)
     ctx_report(cx, "integer rewrites: %d BROADCAST_TO read directly by the "
                "broadcasting operators after them", bcasts);
+  if (tiles)
+    ctx_report(cx, "integer rewrites: %d TILE as CONCATENATION", tiles);
   if (elus)
     ctx_report(cx, "integer rewrites: %d ELU as MAXIMUM(x, EXP(MINIMUM(x, "
                "0)) - 1)", elus);

@@ -684,6 +684,29 @@ static void test_rewrite_broadcast(void) {
   t_free(&t);
 }
 
+/* TILE as CONCATENATIONs: the same tensor through the reference runner. */
+static void test_rewrite_tile(void) {
+  T t;
+  t_init(&t, O2L_QUANT_INT8);
+  int64_t d[3] = {1, 2, 3}, dy[3] = {1, 4, 6}, d3[1] = {3};
+  const int32_t reps[3] = {1, 2, 2};
+  Value *x = act(&t, "x", 3, d), *y = act(&t, "y", 3, dy), *a = act(&t, "a", 3, d);
+  Node *tile = op(&t, TFL_TILE, 2, (Value *[]){x, cst(&t, "reps", DT_I32, 1, d3, reps)}, y);
+  op(&t, TFL_ABS, 1, (Value *[]){x}, a);
+  Value *outs[2] = {y, a};
+  graph_set_inputs(&t.cx, t.g, 1, &x);
+  graph_set_outputs(&t.cx, t.g, 2, outs);
+  const float in[6] = {1, -2, 3, -4, 5, -6};
+  float y0[24], y1[24], a0[6];
+  run_ref(&t, in, y0, 24, a0, 6);
+  CHECK(quant_rewrite(&t.cx, t.g) == O2L_OK);
+  CHECK(tile->op == TFL_CONCATENATION && count_ops(t.g, TFL_TILE) == 0 &&
+        count_ops(t.g, TFL_CONCATENATION) == 2);
+  run_ref(&t, in, y1, 24, a0, 6);
+  CHECK(memcmp(y0, y1, sizeof y0) == 0);
+  t_free(&t);
+}
+
 /* int16x8: symmetric int16 activations, int64 biases, ADD with
  * pot_scale_int16 = false, fixed LOGISTIC parameters. */
 static void test_int16x8(void) {
@@ -876,6 +899,7 @@ int main(void) {
   test_rewrite_normalize();
   test_rewrite_mean();
   test_rewrite_broadcast();
+  test_rewrite_tile();
   test_weight_only();
   test_int16x8();
   test_bias_correction();
