@@ -59,6 +59,44 @@ static Status need_bias(RefPrep *p, const Node *n, int i, int cout,
   return ref_need_shape(p, n, n->in[i], "bias", 1, d);
 }
 
+/* Input 0 of a transposed convolution: the output shape, constant, rank
+ * entries, and the output's shape. */
+static Status need_output_shape(RefPrep *p, const Node *n, int rank,
+                                int64_t *oshape) {
+  int cnt = 0;
+  TRY(ref_const_ints(p, n, 0, oshape, 8, &cnt));
+  if (cnt != rank)
+    return ref_bad(p, n, "output_shape must have %d elements", rank);
+  return ref_need_shape(p, n, n->out[0], "output", rank, oshape);
+}
+
+/* Rows of row_len floats per im2col / col2im block: about COL_BLOCK bytes,
+ * at least one and at most total (when total > 0); the scratch is raised
+ * to hold them.  full_tiles rounds to a multiple of 48 (every MR), at least
+ * 48, so the GEMM runs full tiles even when rows are long. */
+static int col_block_rows(RefPrep *p, int64_t row_len, int64_t total,
+                          bool full_tiles) {
+  int64_t rows = COL_BLOCK / (row_len * 4);
+  if (full_tiles)
+    rows = rows < 48 ? 48 : rows - rows % 48;
+  else if (rows < 1)
+    rows = 1;
+  if (rows > total)
+    rows = total > 0 ? total : 1;
+  size_t need = (size_t)rows * (size_t)row_len * sizeof(float);
+  if (need > p->scratch)
+    p->scratch = need;
+  return (int)rows;
+}
+
+/* A copy of the optional constant bias[n] in the arena, zeros if none. */
+static float *bias_or_zeros(RefPrep *p, const float *bias, int n) {
+  float *b = ref_alloc(p, sizeof(float) * (size_t)n);
+  if (b && bias)
+    memcpy(b, bias, sizeof(float) * (size_t)n);
+  return b;
+}
+
 typedef struct Geo {
   int N, H, W, C;        /* input */
   int OH, OW, OC;        /* output */
@@ -157,17 +195,8 @@ Status ref_conv2d_prepare(RefPrep *p, RefOp *op) {
     TRY(ref_gemm_pack(p, &s->gb[gi], wg, s->K, s->cog, s->K, 1,
                       bias ? bias + (size_t)gi * s->cog : NULL));
   }
-  if (!s->direct) {
-    /* At least 48 rows (a multiple of every MR) so the GEMM runs full
-     * tiles even when K is large. */
-    int64_t rows = COL_BLOCK / ((int64_t)s->K * 4);
-    int64_t npix = (int64_t)g->OH * g->OW;
-    rows = rows < 48 ? 48 : rows - rows % 48;
-    s->rows = (int)(rows < npix ? rows : npix);
-    size_t need = (size_t)s->rows * (size_t)s->K * sizeof(float);
-    if (need > p->scratch)
-      p->scratch = need;
-  }
+  if (!s->direct)
+    s->rows = col_block_rows(p, s->K, (int64_t)g->OH * g->OW, true);
   op->state = s;
   return O2L_OK;
 }
@@ -292,12 +321,10 @@ Status ref_dwconv_prepare(RefPrep *p, RefOp *op) {
                    n->opt.depth_multiplier, s->mult);
   size_t nw = (size_t)s->g.kh * s->g.kw * oc;
   s->w = ref_alloc(p, nw * sizeof(float));
-  s->bias = ref_alloc(p, (size_t)oc * sizeof(float));
+  s->bias = bias_or_zeros(p, bias, oc);
   if (!s->w || !s->bias)
     return p->cx->status;
   memcpy(s->w, w, nw * sizeof(float));
-  if (bias)
-    memcpy(s->bias, bias, (size_t)oc * sizeof(float));
   s->act = n->opt.act;
   ref_act_range(s->act, &s->lo, &s->hi);
   op->state = s;
@@ -537,11 +564,7 @@ Status ref_tconv_prepare(RefPrep *p, RefOp *op) {
   TRY(ref_need_in(p, n, 2, DT_F32));
   TRY(ref_need_out(p, n, 0, DT_F32));
   int64_t oshape[8];
-  int cnt = 0;
-  TRY(ref_const_ints(p, n, 0, oshape, 8, &cnt));
-  if (cnt != 4)
-    return ref_bad(p, n, "output_shape must have 4 elements");
-  TRY(ref_need_shape(p, n, n->out[0], "output", 4, oshape));
+  TRY(need_output_shape(p, n, 4, oshape));
   const float *w = NULL, *bias = NULL;
   TRY(need_const_f32(p, n, 1, &w));
   const Value *fv = n->in[1], *in = n->in[2];
@@ -590,7 +613,7 @@ Status ref_tconv_prepare(RefPrep *p, RefOp *op) {
   /* Rows n = (tap, oc) of the [N, K = I] operand, from [O, kh, kw, I]. */
   int taps = s->kh * s->kw, ncol = taps * s->O;
   float *wt = ref_alloc(p, (size_t)ncol * s->I * sizeof(float));
-  s->bias = ref_alloc(p, (size_t)s->O * sizeof(float));
+  s->bias = bias_or_zeros(p, bias, s->O);
   if (!wt || !s->bias)
     return p->cx->status;
   for (int t = 0; t < taps; t++)
@@ -598,15 +621,7 @@ Status ref_tconv_prepare(RefPrep *p, RefOp *op) {
       memcpy(wt + ((size_t)t * s->O + o) * s->I,
              w + ((size_t)o * taps + t) * s->I, (size_t)s->I * sizeof(float));
   TRY(ref_gemm_pack(p, &s->gb, wt, s->I, ncol, s->I, 1, NULL));
-  if (bias)
-    memcpy(s->bias, bias, (size_t)s->O * sizeof(float));
-  int64_t rows = COL_BLOCK / ((int64_t)ncol * 4);
-  int64_t npix = (int64_t)s->H * s->W;
-  rows = rows < 1 ? 1 : rows;
-  s->rows = (int)(rows < npix ? rows : npix);
-  size_t need = (size_t)(s->rows > 0 ? s->rows : 1) * (size_t)ncol * sizeof(float);
-  if (need > p->scratch)
-    p->scratch = need;
+  s->rows = col_block_rows(p, ncol, (int64_t)s->H * s->W, false);
   op->state = s;
   return O2L_OK;
 }
@@ -725,13 +740,8 @@ Status ref_conv3d_prepare(RefPrep *p, RefOp *op) {
   s->K = s->k[0] * s->k[1] * s->k[2] * s->C;
   /* B[k][m] = w[k * M + m]: the DHWIO filter is already [K, M]. */
   TRY(ref_gemm_pack(p, &s->gb, w, s->K, s->M, 1, s->M, bias));
-  int64_t rows = COL_BLOCK / ((int64_t)s->K * 4);
-  int64_t nvox = (int64_t)s->out[0] * s->out[1] * s->out[2];
-  rows = rows < 48 ? 48 : rows - rows % 48;
-  s->rows = (int)(rows < nvox ? rows : nvox > 0 ? nvox : 1);
-  size_t need = (size_t)s->rows * (size_t)s->K * sizeof(float);
-  if (need > p->scratch)
-    p->scratch = need;
+  s->rows = col_block_rows(p, s->K,
+                           (int64_t)s->out[0] * s->out[1] * s->out[2], true);
   op->state = s;
   return O2L_OK;
 }
@@ -781,11 +791,7 @@ Status ref_tconv3d_prepare(RefPrep *p, RefOp *op) {
   TRY(ref_need_in(p, n, 2, DT_F32));
   TRY(ref_need_out(p, n, 0, DT_F32));
   int64_t oshape[8];
-  int cnt = 0;
-  TRY(ref_const_ints(p, n, 0, oshape, 8, &cnt));
-  if (cnt != 5)
-    return ref_bad(p, n, "output_shape must have 5 elements");
-  TRY(ref_need_shape(p, n, n->out[0], "output", 5, oshape));
+  TRY(need_output_shape(p, n, 5, oshape));
   const float *w = NULL, *bias = NULL;
   TRY(need_const_f32(p, n, 1, &w));
   Conv3State *s = ref_alloc(p, sizeof *s);
@@ -804,21 +810,14 @@ Status ref_tconv3d_prepare(RefPrep *p, RefOp *op) {
     s->pad[i] = ref_pad_before(s->out[i], s->k[i], s->s[i], 1, o);
   }
   TRY(need_bias(p, n, 3, s->M, false, &bias));
-  s->bias = ref_alloc(p, sizeof(float) * (size_t)s->M);
+  s->bias = bias_or_zeros(p, bias, s->M);
   if (!s->bias)
     return p->cx->status;
-  if (bias)
-    memcpy(s->bias, bias, sizeof(float) * (size_t)s->M);
   /* Rows (tap, m) of [N, K = C]: the [kd, kh, kw, M, C] filter as it is. */
   int ncol = s->k[0] * s->k[1] * s->k[2] * s->M;
   TRY(ref_gemm_pack(p, &s->gb, w, s->C, ncol, s->C, 1, NULL));
-  int64_t rows = COL_BLOCK / ((int64_t)ncol * 4);
-  int64_t nvox = (int64_t)s->in[0] * s->in[1] * s->in[2];
-  rows = rows < 1 ? 1 : rows;
-  s->rows = (int)(rows < nvox ? rows : nvox > 0 ? nvox : 1);
-  size_t need = (size_t)s->rows * (size_t)ncol * sizeof(float);
-  if (need > p->scratch)
-    p->scratch = need;
+  s->rows = col_block_rows(p, ncol,
+                           (int64_t)s->in[0] * s->in[1] * s->in[2], false);
   op->state = s;
   return O2L_OK;
 }
