@@ -75,25 +75,11 @@ Status ref_unary_f32(RefEval *e, const RefOp *op) {
   return O2L_OK;
 }
 
-Status ref_prelu_prepare(RefPrep *p, RefOp *op) {
-  const Node *n = op->node;
-  TRY(ref_need_count(p, n, 2, 2, 1));
-  TRY(ref_need_in(p, n, 0, DT_F32));
-  TRY(ref_need_in(p, n, 1, DT_F32));
-  TRY(ref_need_out(p, n, 0, DT_F32));
-  static const int ins[2] = {0, 1};
-  RefBcast *s = NULL;
-  TRY(ref_bcast_prepare(p, n, 2, ins, &s));
-  op->state = s;
-  return O2L_OK;
-}
-
 Status ref_prelu_f32(RefEval *e, const RefOp *op) {
   (void)e;
   const RefBcast *s = op->state;
   RefIter it;
-  ref_iter_init(&it, s->rank, s->dims, 3,
-                (const int64_t(*)[REF_ITER_MAX])s->st);
+  ref_bcast_iter(&it, s, 3);
   int last = it.rank - 1;
   int64_t sx = it.st[1][last], sa = it.st[2][last];
   const float *X = op->in[0], *A = op->in[1];

@@ -126,6 +126,25 @@ Status ref_axis(RefPrep *p, const Node *n, int64_t axis, int rank, int *out) {
   return O2L_OK;
 }
 
+Status ref_const_axis(RefPrep *p, const Node *n, int i, int rank, int *out) {
+  int64_t a[1];
+  int cnt = 0;
+  TRY(ref_const_ints(p, n, i, a, 1, &cnt));
+  if (cnt != 1)
+    return ref_bad(p, n, "axis must be one value");
+  return ref_axis(p, n, a[0], rank, out);
+}
+
+int64_t ref_frame_axis(const Value *v, int axis, int64_t *outer,
+                       int64_t *inner) {
+  *outer = *inner = 1;
+  for (int i = 0; i < axis; i++)
+    *outer *= v->dims[i];
+  for (int i = axis + 1; i < v->rank; i++)
+    *inner *= v->dims[i];
+  return v->dims[axis];
+}
+
 /* ---- padding ------------------------------------------------------------- */
 
 int64_t ref_out_size(int padding, int64_t in, int k, int stride, int dil) {
@@ -230,6 +249,11 @@ Status ref_bcast_prepare(RefPrep *p, const Node *n, int nin, const int *ins,
   }
   *out = s;
   return O2L_OK;
+}
+
+void ref_bcast_iter(RefIter *it, const RefBcast *s, int nops) {
+  ref_iter_init(it, s->rank, s->dims, nops,
+                (const int64_t(*)[REF_ITER_MAX])s->st);
 }
 
 void ref_iter_init(RefIter *it, int rank, const int64_t *dims, int nops,

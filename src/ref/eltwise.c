@@ -86,8 +86,7 @@ Status ref_binary_f32(RefEval *e, const RefOp *op) {
   (void)e;
   const RefBcast *s = op->state;
   RefIter it;
-  ref_iter_init(&it, s->rank, s->dims, 3,
-                (const int64_t(*)[REF_ITER_MAX])s->st);
+  ref_bcast_iter(&it, s, 3);
   int last = it.rank - 1;
   int64_t sa = it.st[1][last], sb = it.st[2][last];
   float *out = op->out[0];
@@ -136,8 +135,7 @@ Status ref_compare_f32(RefEval *e, const RefOp *op) {
   const RefBcast *s = op->state;
   DType t = op->node->in[0]->dtype;
   RefIter it;
-  ref_iter_init(&it, s->rank, s->dims, 3,
-                (const int64_t(*)[REF_ITER_MAX])s->st);
+  ref_bcast_iter(&it, s, 3);
   int last = it.rank - 1;
   int64_t sa = it.st[1][last], sb = it.st[2][last];
   unsigned char *out = op->out[0];
@@ -182,8 +180,7 @@ Status ref_logical_bool(RefEval *e, const RefOp *op) {
   (void)e;
   const RefBcast *s = op->state;
   RefIter it;
-  ref_iter_init(&it, s->rank, s->dims, 3,
-                (const int64_t(*)[REF_ITER_MAX])s->st);
+  ref_bcast_iter(&it, s, 3);
   int last = it.rank - 1;
   int64_t sa = it.st[1][last], sb = it.st[2][last];
   /* Bytes, not bool: a bool tensor from outside may hold any byte. */
@@ -237,8 +234,7 @@ Status ref_select_f32(RefEval *e, const RefOp *op) {
   const RefBcast *s = op->state;
   size_t es = dtype_size(op->node->in[1]->dtype);
   RefIter it;
-  ref_iter_init(&it, s->rank, s->dims, 4,
-                (const int64_t(*)[REF_ITER_MAX])s->st);
+  ref_bcast_iter(&it, s, 4);
   int last = it.rank - 1;
   int64_t sc = it.st[1][last], sx = it.st[2][last], sy = it.st[3][last];
   const unsigned char *C = op->in[0];

@@ -135,27 +135,17 @@ Status ref_arg_prepare(RefPrep *p, RefOp *op) {
     return ref_bad(p, n, "output is %s, expected int32 or int64",
                    dtype_name(ot));
   const Value *in = n->in[0];
-  int64_t a[1];
-  int cnt = 0, axis = 0;
-  TRY(ref_const_ints(p, n, 1, a, 1, &cnt));
-  if (cnt != 1)
-    return ref_bad(p, n, "axis must be one value");
-  TRY(ref_axis(p, n, a[0], in->rank, &axis));
+  int axis = 0;
+  TRY(ref_const_axis(p, n, 1, in->rank, &axis));
   ArgState *s = ref_alloc(p, sizeof *s);
   if (!s)
     return p->cx->status;
   int64_t want[O2L_MAX_RANK];
   int r = 0;
-  s->outer = s->inner = 1;
-  for (int i = 0; i < in->rank; i++) {
-    if (i < axis)
-      s->outer *= in->dims[i];
-    if (i > axis)
-      s->inner *= in->dims[i];
+  for (int i = 0; i < in->rank; i++)
     if (i != axis)
       want[r++] = in->dims[i];
-  }
-  s->axis = in->dims[axis];
+  s->axis = ref_frame_axis(in, axis, &s->outer, &s->inner);
   if (s->axis < 1)
     return ref_bad(p, n, "empty axis");
   TRY(ref_need_shape(p, n, n->out[0], "output", r, want));
@@ -200,23 +190,12 @@ Status ref_cumsum_prepare(RefPrep *p, RefOp *op) {
   TRY(ref_need_out(p, n, 0, DT_F32));
   TRY(ref_need_same_shape(p, n, n->in[0], n->out[0]));
   const Value *in = n->in[0];
-  int64_t a[1];
-  int cnt = 0, axis = 0;
-  TRY(ref_const_ints(p, n, 1, a, 1, &cnt));
-  if (cnt != 1)
-    return ref_bad(p, n, "axis must be one value");
-  TRY(ref_axis(p, n, a[0], in->rank, &axis));
+  int axis = 0;
+  TRY(ref_const_axis(p, n, 1, in->rank, &axis));
   ArgState *s = ref_alloc(p, sizeof *s);
   if (!s)
     return p->cx->status;
-  s->outer = s->inner = 1;
-  for (int i = 0; i < in->rank; i++) {
-    if (i < axis)
-      s->outer *= in->dims[i];
-    if (i > axis)
-      s->inner *= in->dims[i];
-  }
-  s->axis = in->dims[axis];
+  s->axis = ref_frame_axis(in, axis, &s->outer, &s->inner);
   op->state = s;
   return O2L_OK;
 }

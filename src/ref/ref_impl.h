@@ -68,6 +68,12 @@ Status ref_const_ints(RefPrep *p, const Node *n, int i, int64_t *out, int max,
                       int *cnt);
 /* An axis in [-rank, rank) normalized to [0, rank). */
 Status ref_axis(RefPrep *p, const Node *n, int64_t axis, int rank, int *out);
+/* Input i holds one constant axis of a rank-`rank` tensor, normalized. */
+Status ref_const_axis(RefPrep *p, const Node *n, int i, int rank, int *out);
+/* v seen as [outer, dims[axis], inner]: sets outer and inner, returns
+ * dims[axis]. */
+int64_t ref_frame_axis(const Value *v, int axis, int64_t *outer,
+                       int64_t *inner);
 Status ref_bad(RefPrep *p, const Node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Allocation from p->arena, with the error recorded on failure. */
@@ -129,6 +135,8 @@ typedef struct RefBcast {
 } RefBcast;
 Status ref_bcast_prepare(RefPrep *p, const Node *n, int nin, const int *ins,
                          RefBcast **out);
+/* An iterator over s's index space: the output and nops - 1 inputs. */
+void ref_bcast_iter(RefIter *it, const RefBcast *s, int nops);
 
 /* dst[i] = src[i] over a strided index space, elements of `size` bytes;
  * the rows are memcpy'd where both are contiguous. */

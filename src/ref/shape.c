@@ -334,17 +334,6 @@ static Status parts_new(RefPrep *p, int k, Parts **out) {
   return O2L_OK;
 }
 
-/* outer/inner of `big` around axis, given its rank. */
-static void parts_frame(Parts *s, const Value *big, int axis) {
-  s->outer = 1;
-  s->inner = 1;
-  for (int i = 0; i < axis; i++)
-    s->outer *= big->dims[i];
-  for (int i = axis + 1; i < big->rank; i++)
-    s->inner *= big->dims[i];
-  s->axis = big->dims[axis];
-}
-
 /* part shape = big shape with dim axis = len (PACK/UNPACK: removed). */
 static Status part_check(RefPrep *p, const Node *n, const Value *big,
                          const Value *part, int axis, int64_t len, bool drop) {
@@ -370,7 +359,7 @@ Status ref_concat_prepare(RefPrep *p, RefOp *op) {
   TRY(ref_axis(p, n, n->opt.axis, big->rank, &axis));
   Parts *s = NULL;
   TRY(parts_new(p, n->nin, &s));
-  parts_frame(s, big, axis);
+  s->axis = ref_frame_axis(big, axis, &s->outer, &s->inner);
   s->es = dtype_size(big->dtype);
   /* LiteRT's CONCATENATION refuses a fused activation (concatenation.cc;
    * only the XNNPACK delegate accepts it, and ignores it). */
@@ -422,19 +411,14 @@ Status ref_split_prepare(RefPrep *p, RefOp *op) {
     return ref_bad(p, n, "tensors of type %s", dtype_name(big->dtype));
   for (int i = 0; i < n->nout; i++)
     TRY(ref_need_out(p, n, i, big->dtype));
-  int64_t a[1];
-  int cnt = 1;
-  if (n->op == TFL_UNPACK)
-    a[0] = n->opt.axis;
-  else
-    TRY(ref_const_ints(p, n, n->op == TFL_SPLIT ? 0 : 2, a, 1, &cnt));
-  if (cnt != 1)
-    return ref_bad(p, n, "axis must be one value");
   int axis = 0;
-  TRY(ref_axis(p, n, a[0], big->rank, &axis));
+  if (n->op == TFL_UNPACK)
+    TRY(ref_axis(p, n, n->opt.axis, big->rank, &axis));
+  else
+    TRY(ref_const_axis(p, n, n->op == TFL_SPLIT ? 0 : 2, big->rank, &axis));
   Parts *s = NULL;
   TRY(parts_new(p, n->nout, &s));
-  parts_frame(s, big, axis);
+  s->axis = ref_frame_axis(big, axis, &s->outer, &s->inner);
   s->es = dtype_size(big->dtype);
   s->data = data;
   int64_t sizes[1024];
@@ -828,11 +812,7 @@ Status ref_dequantize_prepare(RefPrep *p, RefOp *op) {
   if (q->n > 1) {
     if (q->axis < 0 || q->axis >= in->rank || in->dims[q->axis] != q->n)
       return ref_bad(p, n, "%d scales do not match axis %d", q->n, q->axis);
-    for (int i = 0; i < q->axis; i++)
-      s->outer *= in->dims[i];
-    for (int i = q->axis + 1; i < in->rank; i++)
-      s->inner *= in->dims[i];
-    s->axis = q->n;
+    s->axis = ref_frame_axis(in, q->axis, &s->outer, &s->inner);
   } else {
     s->inner = ref_numel(in);
   }
