@@ -34,7 +34,9 @@
  *       it is a CPU operator on the U55.
  *   DIV(x, SQRT(v))     -> MUL(x, RSQRT(v))    (the SQRT used only there),
  *       and F.normalize's DIV(x, MAXIMUM(SQRT(v), e)) -> MUL(x,
- *       RSQRT(MAXIMUM(v, e*e))), possibly through a BROADCAST_TO.
+ *       RSQRT(MAXIMUM(v, e*e))), possibly through a BROADCAST_TO; any
+ *       other DIV(x, y) whose y > 0 by construction (a softmax written out
+ *       divides by SUM(EXP(...))) -> MUL(x, RSQRT(y)^2).
  *       LayerNorm / GroupNorm written out: DIV has no usable integer
  *       kernel (LiteRT's int8 DIV is off by ~8 %), RSQRT and MUL have, so
  *       the normalization no longer leaves the integer graph.
@@ -72,7 +74,7 @@ static Value *like(Ctx *cx, Graph *g, const Value *v, const char *suffix) {
 
 static Node *add_node(Ctx *cx, Graph *g, int op, const char *name, Value *a,
                       Value *b, Value *out) {
-  if (!a || !out || (b == NULL) != (op == TFL_EXP))
+  if (!a || !out || (b == NULL) != (op == TFL_EXP || op == TFL_RSQRT))
     return NULL;
   Value *in[2] = {a, b};
   Node *n = graph_add_node(cx, g, op, name, b ? 2 : 1, in, 1, &out);
@@ -549,6 +551,61 @@ static Status div_sqrt(Ctx *cx, Graph *g, Node *n, int *done) {
   return O2L_OK;
 }
 
+/* Whether v > 0 everywhere by construction: an exponential or a logistic,
+ * or sums, means, products, copies of such tensors and positive constants
+ * (a softmax written out divides by SUM(EXP(x - max)), when its axis is
+ * not the one stored last).  depth bounds the walk. */
+static bool positive(const Value *v, int depth) {
+  if (!v || depth > 8)
+    return false;
+  if (value_is_const(v)) {
+    if (v->dtype != DT_F32)
+      return false;
+    for (int64_t i = 0; i < value_numel(v); i++)
+      if (!(load_f32(v->data, (size_t)i) > 0))
+        return false;
+    return value_numel(v) > 0;
+  }
+  const Node *p = v->producer;
+  if (!p || p->dead)
+    return false;
+  switch (p->op) {
+  case TFL_EXP: case TFL_LOGISTIC: case TFL_SOFTMAX:
+    return true;
+  case TFL_MEAN: case TFL_SUM: case TFL_RESHAPE: case TFL_SQUEEZE:
+  case TFL_EXPAND_DIMS: case TFL_TRANSPOSE: case TFL_BROADCAST_TO:
+  case TFL_MAX_POOL_2D: case TFL_AVERAGE_POOL_2D: case TFL_SQRT: case TFL_RSQRT:
+    return positive(p->in[0], depth + 1);
+  case TFL_MUL: case TFL_ADD: case TFL_CONCATENATION: case TFL_MAXIMUM:
+    if (p->opt.act != TFL_ACT_NONE && p->opt.act != TFL_ACT_RELU)
+      return false; /* RELU6 / RELU_N1_TO_1 clamp; RELU keeps positives */
+    for (int i = 0; i < p->nin; i++)
+      if (!positive(p->in[i], depth + 1))
+        return false;
+    return p->nin > 0;
+  default:
+    return false;
+  }
+}
+
+/* DIV(x, y) with y > 0 by construction -> MUL(x, r * r), r = RSQRT(y):
+ * LiteRT's int8 DIV is off by ~8 % and the float one leaves the integer
+ * graph; RSQRT and MUL are integer everywhere (and on the NPU). */
+static Status div_positive(Ctx *cx, Graph *g, Node *n, int *done) {
+  Value *y = n->nin == 2 ? n->in[1] : NULL;
+  if (n->op != TFL_DIV || !is_act(n->in[0]) || !is_act(y) || !positive(y, 0))
+    return O2L_OK;
+  Value *r = like(cx, g, y, "/rsqrt"), *r2 = like(cx, g, y, "/reciprocal");
+  if (!r || !r2 || !add_node(cx, g, TFL_RSQRT, n->name, y, NULL, r) ||
+      !add_node(cx, g, TFL_MUL, n->name, r, r, r2))
+    return failed(cx);
+  n->in[1] = r2;
+  n->op = TFL_MUL;
+  n->op_type = tfl_op_name(TFL_MUL);
+  (*done)++;
+  return O2L_OK;
+}
+
 /* ---- constants ------------------------------------------------------------ */
 
 /* Marks in `foldable` (per node) every operator whose inputs are all
@@ -632,7 +689,10 @@ Status quant_rewrite(Ctx *cx, Graph *g) {
     case TFL_TILE: TRY(tile_concat(cx, g, n, &tiles)); break;
     case TFL_DEPTH_TO_SPACE: TRY(d2s_decompose(cx, g, n, &d2s)); break;
     case TFL_SPACE_TO_DEPTH: TRY(s2d_decompose(cx, g, n, &d2s)); break;
-    case TFL_DIV: TRY(div_sqrt(cx, g, n, &divs)); break;
+    case TFL_DIV:
+      TRY(div_sqrt(cx, g, n, &divs));
+      TRY(div_positive(cx, g, n, &divs));
+      break;
     default: break;
     }
   }
@@ -672,8 +732,8 @@ Status quant_rewrite(Ctx *cx, Graph *g) {
     ctx_report(cx, "integer rewrites: %d DEPTH_TO_SPACE / SPACE_TO_DEPTH as "
                "SPLIT, RESHAPE and CONCATENATION", d2s);
   if (divs)
-    ctx_report(cx, "integer rewrites: %d DIV by a SQRT as MUL by an RSQRT",
-               divs);
+    ctx_report(cx, "integer rewrites: %d DIV as MUL by an RSQRT (of a square "
+               "root, or squared for a positive divisor)", divs);
   if (folded)
     ctx_report(cx, "integer rewrites: %d operator(s) computed from constants "
                "only were folded", folded);

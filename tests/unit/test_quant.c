@@ -707,6 +707,36 @@ static void test_rewrite_tile(void) {
   t_free(&t);
 }
 
+/* DIV by a tensor positive by construction (a mean of exponentials)
+ * becomes MUL by RSQRT(y)^2, same values; DIV by ABS(x) (>= 0 only)
+ * stays. */
+static void test_rewrite_div_positive(void) {
+  T t;
+  t_init(&t, O2L_QUANT_INT8);
+  int64_t d[2] = {2, 3}, dm[2] = {2, 1}, d1[1] = {1};
+  const int32_t ax[1] = {1};
+  Value *x = act(&t, "x", 2, d), *e = act(&t, "e", 2, d), *m = act(&t, "m", 2, dm);
+  Value *y = act(&t, "y", 2, d), *a = act(&t, "a", 2, d), *z = act(&t, "z", 2, d);
+  op(&t, TFL_EXP, 1, (Value *[]){x}, e);
+  Node *mean = op(&t, TFL_MEAN, 2, (Value *[]){e, cst(&t, "ax", DT_I32, 1, d1, ax)}, m);
+  mean->opt.keep_dims = true;
+  Node *div = op(&t, TFL_DIV, 2, (Value *[]){e, m}, y);
+  op(&t, TFL_ABS, 1, (Value *[]){x}, a);
+  Node *div2 = op(&t, TFL_DIV, 2, (Value *[]){x, a}, z);
+  Value *outs[2] = {y, z};
+  graph_set_inputs(&t.cx, t.g, 1, &x);
+  graph_set_outputs(&t.cx, t.g, 2, outs);
+  const float in[6] = {0.5f, -1, 2, -3, 0.25f, 1};
+  float y0[6], z0[6], y1[6], z1[6];
+  run_ref(&t, in, y0, 6, z0, 6);
+  CHECK(quant_rewrite(&t.cx, t.g) == O2L_OK);
+  CHECK(div->op == TFL_MUL && div2->op == TFL_DIV && count_ops(t.g, TFL_RSQRT) == 1);
+  run_ref(&t, in, y1, 6, z1, 6);
+  for (int i = 0; i < 6; i++)
+    CHECK(NEAR(y0[i], y1[i], 1e-5 * fabs(y0[i])) && z0[i] == z1[i]);
+  t_free(&t);
+}
+
 /* int16x8: symmetric int16 activations, int64 biases, ADD with
  * pot_scale_int16 = false, fixed LOGISTIC parameters. */
 static void test_int16x8(void) {
@@ -900,6 +930,7 @@ int main(void) {
   test_rewrite_mean();
   test_rewrite_broadcast();
   test_rewrite_tile();
+  test_rewrite_div_positive();
   test_weight_only();
   test_int16x8();
   test_bias_correction();
