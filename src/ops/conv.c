@@ -73,15 +73,9 @@ static Status conv_fwd(Ctx *cx, const Node *n, ConvParams *p,
     int64_t pb = s->pad_begin[i], pe = s->pad_end[i], out;
     switch (s->auto_pad) {
     case AUTO_PAD_SAME_UPPER:
-    case AUTO_PAD_SAME_LOWER: {
-      out = (in + st - 1) / st;
-      int64_t total = (out - 1) * st + keff - in;
-      if (total < 0)
-        total = 0;
-      pb = s->auto_pad == AUTO_PAD_SAME_UPPER ? total / 2 : total - total / 2;
-      pe = total - pb;
+    case AUTO_PAD_SAME_LOWER:
+      out = op_same_pads(s->auto_pad, in, st, keff, &pb, &pe);
       break;
-    }
     case AUTO_PAD_VALID:
       pb = pe = 0;
       /* fall through */

@@ -41,8 +41,7 @@ Status cumsum_infer(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   CumSumParams p;
   TRY(cumsum_params(cx, n, &p));
-  const Value *x = n->in[0];
-  op_set_out(n->out[0], x->dtype, x->rank, x->dims);
+  op_set_out_like(n->out[0], n->in[0]);
   return O2L_OK;
 }
 

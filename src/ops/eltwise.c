@@ -583,7 +583,7 @@ Status unary_infer(Ctx *cx, Graph *g, Node *n) {
     return op_invalid(cx, n, "input must be bool, got %s", dtype_name(x->dtype));
   UnaryAttrs u;
   TRY(unary_attrs(cx, n, &u));
-  op_set_out(n->out[0], x->dtype, x->rank, x->dims);
+  op_set_out_like(n->out[0], x);
   return O2L_OK;
 }
 
@@ -705,8 +705,7 @@ Status clip_params(Ctx *cx, const Graph *g, const Node *n, ClipParams *p) {
 Status clip_infer(Ctx *cx, Graph *g, Node *n) {
   ClipParams p;
   TRY(clip_params(cx, g, n, &p));
-  const Value *x = n->in[0];
-  op_set_out(n->out[0], x->dtype, x->rank, x->dims);
+  op_set_out_like(n->out[0], n->in[0]);
   return O2L_OK;
 }
 

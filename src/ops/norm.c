@@ -7,6 +7,24 @@
 
 #include "ops/opattr.h"
 
+/* Inputs 1..last of n (named names[i]): float vectors of `want` values,
+ * one per `unit` ("channel"). */
+static Status per_channel_ins(Ctx *cx, const Node *n, const char *const *names,
+                              int last, int64_t want, const char *unit) {
+  char buf[96];
+  for (int i = 1; i <= last; i++) {
+    const Value *v = n->in[i];
+    if (v->rank != 1 || v->dims[0] != want)
+      return op_invalid(cx, n, "%s has shape %s; expected (%lld), one value "
+                        "per %s", names[i], value_shape_str(v, buf, sizeof buf),
+                        (long long)want, unit);
+    if (!dtype_is_float(v->dtype))
+      return op_invalid(cx, n, "%s must be float, got %s", names[i],
+                        dtype_name(v->dtype));
+  }
+  return O2L_OK;
+}
+
 Status bn_params(Ctx *cx, const Graph *g, const Node *n, BatchNormParams *p) {
   memset(p, 0, sizeof *p);
   int opset = op_opset(g);
@@ -15,11 +33,7 @@ Status bn_params(Ctx *cx, const Graph *g, const Node *n, BatchNormParams *p) {
             : opset < 9 ? BN_FORM_V7
             : opset < 14 ? BN_FORM_V9 : BN_FORM_V14;
   const Value *x = n->in[0];
-  char buf[96];
-  if (x->rank < 2)
-    return op_invalid(cx, n, "input X has shape %s; expected (N, C, ...)",
-                      value_shape_str(x, buf, sizeof buf));
-  TRY(op_need_float(cx, n, 0, "input X"));
+  TRY(op_need_feature_map(cx, n, 2));
   TRY(op_attr_float(cx, n, "epsilon", 1e-5, &p->epsilon));
   TRY(op_attr_float(cx, n, "momentum", 0.9, &p->momentum));
   if (!(p->epsilon >= 0))
@@ -36,25 +50,14 @@ Status bn_params(Ctx *cx, const Graph *g, const Node *n, BatchNormParams *p) {
   p->channels = x->dims[1];
   static const char *const names[] = {"X", "scale", "B", "input_mean",
                                       "input_var"};
-  for (int i = 1; i < 5; i++) {
-    const Value *v = n->in[i];
-    if (v->rank != 1 || v->dims[0] != p->channels)
-      return op_invalid(cx, n, "%s has shape %s; expected (%lld), one value "
-                        "per channel", names[i],
-                        value_shape_str(v, buf, sizeof buf),
-                        (long long)p->channels);
-    if (!dtype_is_float(v->dtype))
-      return op_invalid(cx, n, "%s must be float, got %s", names[i],
-                        dtype_name(v->dtype));
-  }
-  return O2L_OK;
+  return per_channel_ins(cx, n, names, 4, p->channels, "channel");
 }
 
 Status bn_infer(Ctx *cx, Graph *g, Node *n) {
   BatchNormParams p;
   TRY(bn_params(cx, g, n, &p));
   const Value *x = n->in[0];
-  op_set_out(n->out[0], x->dtype, x->rank, x->dims);
+  op_set_out_like(n->out[0], x);
   /* Training-only outputs (running / saved statistics): shaped so the graph
    * is consistent; lowering rejects them if anything reads them. */
   for (int i = 1; i < n->nout; i++)
@@ -129,8 +132,7 @@ Status softmax_params(Ctx *cx, const Graph *g, const Node *n,
 Status softmax_infer(Ctx *cx, Graph *g, Node *n) {
   SoftmaxParams p;
   TRY(softmax_params(cx, g, n, &p));
-  const Value *x = n->in[0];
-  op_set_out(n->out[0], x->dtype, x->rank, x->dims);
+  op_set_out_like(n->out[0], n->in[0]);
   return O2L_OK;
 }
 
@@ -186,7 +188,7 @@ Status layernorm_infer(Ctx *cx, Graph *g, Node *n) {
   LayerNormParams p;
   TRY(layernorm_params(cx, g, n, &p));
   const Value *x = n->in[0];
-  op_set_out(n->out[0], x->dtype, x->rank, x->dims);
+  op_set_out_like(n->out[0], x);
   int64_t d[O2L_MAX_RANK];
   for (int i = 0; i < x->rank; i++)
     d[i] = i < p.axis ? x->dims[i] : 1;
@@ -196,45 +198,22 @@ Status layernorm_infer(Ctx *cx, Graph *g, Node *n) {
   return O2L_OK;
 }
 
-/* X of shape (N, C, D1...Dk), k >= 1, float. */
-static Status feature_map_in(Ctx *cx, const Node *n) {
-  const Value *x = n->in[0];
-  char buf[96];
-  if (x->rank < 3)
-    return op_invalid(cx, n, "input X has shape %s; expected (N, C, D1...Dk)",
-                      value_shape_str(x, buf, sizeof buf));
-  return op_need_float(cx, n, 0, "input X");
-}
-
 Status instnorm_params(Ctx *cx, const Graph *g, const Node *n,
                        InstanceNormParams *p) {
   (void)g;
   memset(p, 0, sizeof *p);
   TRY(op_check_io(cx, n, 3, 3, 1));
-  TRY(feature_map_in(cx, n));
+  TRY(op_need_feature_map(cx, n, 3));
   TRY(positive_epsilon(cx, n, &p->epsilon));
   p->channels = n->in[0]->dims[1];
   static const char *const names[] = {"X", "scale", "B"};
-  char buf[96];
-  for (int i = 1; i < 3; i++) {
-    const Value *v = n->in[i];
-    if (v->rank != 1 || v->dims[0] != p->channels)
-      return op_invalid(cx, n, "%s has shape %s; expected (%lld), one value "
-                        "per channel", names[i],
-                        value_shape_str(v, buf, sizeof buf),
-                        (long long)p->channels);
-    if (!dtype_is_float(v->dtype))
-      return op_invalid(cx, n, "%s must be float, got %s", names[i],
-                        dtype_name(v->dtype));
-  }
-  return O2L_OK;
+  return per_channel_ins(cx, n, names, 2, p->channels, "channel");
 }
 
 Status instnorm_infer(Ctx *cx, Graph *g, Node *n) {
   InstanceNormParams p;
   TRY(instnorm_params(cx, g, n, &p));
-  const Value *x = n->in[0];
-  op_set_out(n->out[0], x->dtype, x->rank, x->dims);
+  op_set_out_like(n->out[0], n->in[0]);
   return O2L_OK;
 }
 
@@ -243,11 +222,7 @@ Status groupnorm_params(Ctx *cx, const Graph *g, const Node *n,
   memset(p, 0, sizeof *p);
   TRY(op_check_io(cx, n, 3, 3, 1));
   const Value *x = n->in[0];
-  char buf[96];
-  if (x->rank < 2)
-    return op_invalid(cx, n, "input X has shape %s; expected (N, C, ...)",
-                      value_shape_str(x, buf, sizeof buf));
-  TRY(op_need_float(cx, n, 0, "input X"));
+  TRY(op_need_feature_map(cx, n, 2));
   TRY(positive_epsilon(cx, n, &p->epsilon));
   TRY(op_attr_int(cx, n, "num_groups", 0, &p->groups));
   if (!node_attr(n, "num_groups"))
@@ -259,25 +234,14 @@ Status groupnorm_params(Ctx *cx, const Graph *g, const Node *n,
   p->per_group = op_opset(g) < 21;
   int64_t want = p->per_group ? p->groups : p->channels;
   static const char *const names[] = {"X", "scale", "bias"};
-  for (int i = 1; i < 3; i++) {
-    const Value *v = n->in[i];
-    if (v->rank != 1 || v->dims[0] != want)
-      return op_invalid(cx, n, "%s has shape %s; expected (%lld), one value "
-                        "per %s", names[i],
-                        value_shape_str(v, buf, sizeof buf), (long long)want,
-                        p->per_group ? "group (before opset 21)" : "channel");
-    if (!dtype_is_float(v->dtype))
-      return op_invalid(cx, n, "%s must be float, got %s", names[i],
-                        dtype_name(v->dtype));
-  }
-  return O2L_OK;
+  return per_channel_ins(cx, n, names, 2, want,
+                         p->per_group ? "group (before opset 21)" : "channel");
 }
 
 Status groupnorm_infer(Ctx *cx, Graph *g, Node *n) {
   GroupNormParams p;
   TRY(groupnorm_params(cx, g, n, &p));
-  const Value *x = n->in[0];
-  op_set_out(n->out[0], x->dtype, x->rank, x->dims);
+  op_set_out_like(n->out[0], n->in[0]);
   return O2L_OK;
 }
 
@@ -285,7 +249,7 @@ Status lrn_params(Ctx *cx, const Graph *g, const Node *n, LrnParams *p) {
   (void)g;
   memset(p, 0, sizeof *p);
   TRY(op_check_io(cx, n, 1, 1, 1));
-  TRY(feature_map_in(cx, n));
+  TRY(op_need_feature_map(cx, n, 3));
   TRY(op_attr_int(cx, n, "size", 0, &p->size));
   if (!node_attr(n, "size"))
     return op_invalid(cx, n, "the size attribute is required");
@@ -301,7 +265,6 @@ Status lrn_params(Ctx *cx, const Graph *g, const Node *n, LrnParams *p) {
 Status lrn_infer(Ctx *cx, Graph *g, Node *n) {
   LrnParams p;
   TRY(lrn_params(cx, g, n, &p));
-  const Value *x = n->in[0];
-  op_set_out(n->out[0], x->dtype, x->rank, x->dims);
+  op_set_out_like(n->out[0], n->in[0]);
   return O2L_OK;
 }

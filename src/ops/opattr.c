@@ -65,6 +65,16 @@ Status op_need_float(Ctx *cx, const Node *n, int i, const char *what) {
   return O2L_OK;
 }
 
+Status op_need_feature_map(Ctx *cx, const Node *n, int min_rank) {
+  const Value *x = n->in[0];
+  char buf[96];
+  if (x->rank < min_rank)
+    return op_invalid(cx, n, "input X has shape %s; expected %s",
+                      value_shape_str(x, buf, sizeof buf),
+                      min_rank < 3 ? "(N, C, ...)" : "(N, C, D1...Dk)");
+  return op_need_float(cx, n, 0, "input X");
+}
+
 static Status wrong_type(Ctx *cx, const Node *n, const Attr *a,
                          const char *want) {
   return op_invalid(cx, n, "attribute '%s' must be %s (got type %d)",
@@ -165,10 +175,50 @@ Status op_axis(Ctx *cx, const Node *n, const char *what, int64_t axis,
   return O2L_OK;
 }
 
+Status op_axes(Ctx *cx, const Node *n, const int64_t *v, int k, int rank,
+               int *out, bool seen[O2L_MAX_RANK]) {
+  for (int a = 0; a < O2L_MAX_RANK; a++)
+    seen[a] = false;
+  for (int i = 0; i < k; i++) {
+    int a = 0;
+    TRY(op_axis(cx, n, "axes entry", v[i], rank, &a));
+    if (seen[a])
+      return op_invalid(cx, n, "axis %d is listed twice in axes", a);
+    seen[a] = true;
+    if (out)
+      out[i] = a;
+  }
+  return O2L_OK;
+}
+
 static Status runtime_err(Ctx *cx, const Node *n, const char *what) {
   return op_unsup(cx, n, "input '%s' is computed at run time and could not "
                   "be folded to a constant; give static input shapes with "
                   "--input-shape", what);
+}
+
+/* Checks constant input x read as a parameter list: constant, 1-D, of an
+ * integer (ints) or any numeric type, and holding its *k elements. */
+static Status check_const_list(Ctx *cx, const Node *n, const Value *x,
+                               const char *what, bool ints, int64_t *k) {
+  if (!value_is_const(x))
+    return runtime_err(cx, n, what);
+  if (ints && !dtype_is_int(x->dtype))
+    return op_invalid(cx, n, "input '%s' must be an integer tensor, got %s",
+                      what, dtype_name(x->dtype));
+  if (!ints && (x->dtype == DT_STRING || x->dtype == DT_UNDEF))
+    return op_invalid(cx, n, "input '%s' must be numeric, got %s", what,
+                      dtype_name(x->dtype));
+  if (x->rank > 1)
+    return op_invalid(cx, n, "input '%s' must be 1-D, got rank %d", what,
+                      x->rank);
+  *k = op_numel(x);
+  if (*k < 0 || (size_t)*k * dtype_size(x->dtype) > x->nbytes)
+    return op_invalid(cx, n, "input '%s' holds fewer bytes than its shape "
+                      "needs", what);
+  if (*k > (1 << 24))
+    return op_unsup(cx, n, "input '%s' has %lld entries", what, (long long)*k);
+  return O2L_OK;
 }
 
 Status op_const_ints(Ctx *cx, const Node *n, int i, const char *what,
@@ -178,20 +228,8 @@ Status op_const_ints(Ctx *cx, const Node *n, int i, const char *what,
   *count = -1;
   if (!x)
     return O2L_OK;
-  if (!value_is_const(x))
-    return runtime_err(cx, n, what);
-  if (!dtype_is_int(x->dtype))
-    return op_invalid(cx, n, "input '%s' must be an integer tensor, got %s",
-                      what, dtype_name(x->dtype));
-  if (x->rank > 1)
-    return op_invalid(cx, n, "input '%s' must be 1-D, got rank %d", what,
-                      x->rank);
-  int64_t k = op_numel(x);
-  if (k < 0 || (size_t)k * dtype_size(x->dtype) > x->nbytes)
-    return op_invalid(cx, n, "input '%s' holds fewer bytes than its shape "
-                      "needs", what);
-  if (k > (1 << 24))
-    return op_unsup(cx, n, "input '%s' has %lld entries", what, (long long)k);
+  int64_t k;
+  TRY(check_const_list(cx, n, x, what, true, &k));
   int64_t *d = arena_alloc(cx->arena, sizeof(int64_t) * (size_t)(k + 1), 8);
   if (!d)
     return ctx_oom(cx, "reading a constant input");
@@ -209,20 +247,8 @@ Status op_const_floats(Ctx *cx, const Node *n, int i, const char *what,
   *count = -1;
   if (!x)
     return O2L_OK;
-  if (!value_is_const(x))
-    return runtime_err(cx, n, what);
-  if (x->dtype == DT_STRING || x->dtype == DT_UNDEF)
-    return op_invalid(cx, n, "input '%s' must be numeric, got %s", what,
-                      dtype_name(x->dtype));
-  if (x->rank > 1)
-    return op_invalid(cx, n, "input '%s' must be 1-D, got rank %d", what,
-                      x->rank);
-  int64_t k = op_numel(x);
-  if (k < 0 || (size_t)k * dtype_size(x->dtype) > x->nbytes)
-    return op_invalid(cx, n, "input '%s' holds fewer bytes than its shape "
-                      "needs", what);
-  if (k > (1 << 24))
-    return op_unsup(cx, n, "input '%s' has %lld entries", what, (long long)k);
+  int64_t k;
+  TRY(check_const_list(cx, n, x, what, false, &k));
   double *d = arena_alloc(cx->arena, sizeof(double) * (size_t)(k + 1), 8);
   if (!d)
     return ctx_oom(cx, "reading a constant input");
@@ -291,6 +317,10 @@ void op_set_out(Value *v, DType t, int rank, const int64_t *dims) {
   v->rank = rank;
   for (int i = 0; i < rank; i++)
     v->dims[i] = dims[i];
+}
+
+void op_set_out_like(Value *v, const Value *x) {
+  op_set_out(v, x->dtype, x->rank, x->dims);
 }
 
 DType op_onnx_dtype(int64_t t) {
@@ -442,4 +472,15 @@ Status op_spatial_attrs(Ctx *cx, const Node *n, int nsp, SpatialAttrs *s) {
     s->pad_end[i] = pads[nsp + i];
   }
   return O2L_OK;
+}
+
+int64_t op_same_pads(AutoPad auto_pad, int64_t in, int64_t st, int64_t keff,
+                     int64_t *pb, int64_t *pe) {
+  int64_t out = (in + st - 1) / st;
+  int64_t total = (out - 1) * st + keff - in;
+  if (total < 0)
+    total = 0;
+  *pb = auto_pad == AUTO_PAD_SAME_UPPER ? total / 2 : total - total / 2;
+  *pe = total - *pb;
+  return out;
 }

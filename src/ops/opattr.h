@@ -52,6 +52,9 @@ Status op_check_io(Ctx *cx, const Node *n, int min_in, int max_in,
                    int max_out);
 /* A present input of float type (float32/float16/float64). */
 Status op_need_float(Ctx *cx, const Node *n, int i, const char *what);
+/* Input X (input 0) is a float map of at least min_rank dims: (N, C, ...)
+ * for min_rank 2, (N, C, D1...Dk) for 3. */
+Status op_need_feature_map(Ctx *cx, const Node *n, int min_rank);
 /* Attribute getters that reject an attribute of the wrong type.  Absent:
  * the default (ints/floats: *count = -1, *v = NULL). */
 Status op_attr_int(Ctx *cx, const Node *n, const char *name, int64_t dflt,
@@ -67,6 +70,12 @@ Status op_attr_floats(Ctx *cx, const Node *n, const char *name,
 /* Normalizes axis from [-rank, rank-1] to [0, rank-1]. */
 Status op_axis(Ctx *cx, const Node *n, const char *what, int64_t axis,
                int rank, int *out);
+/* An 'axes' list v[0..k) (k <= O2L_MAX_RANK: the caller checks, with its
+ * own message) normalized against rank: out[i] (may be NULL) in the listed
+ * order, seen[a] true for each listed axis; an axis listed twice is an
+ * error. */
+Status op_axes(Ctx *cx, const Node *n, const int64_t *v, int k, int rank,
+               int *out, bool seen[O2L_MAX_RANK]);
 /* Constant integer input i (any integer dtype, scalar or 1-D) as int64s in
  * arena memory.  Not constant: the "computed at run time" error.  Omitted
  * input: *count = -1 and *v = NULL (the caller decides if that is OK). */
@@ -87,6 +96,8 @@ Status op_broadcast(Ctx *cx, const Node *n, int ra, const int64_t *da,
 bool op_unidir_ok(int ra, const int64_t *da, int rb, const int64_t *db);
 /* Sets v's dtype and shape. */
 void op_set_out(Value *v, DType t, int rank, const int64_t *dims);
+/* Sets v's dtype and shape to x's. */
+void op_set_out_like(Value *v, const Value *x);
 /* ONNX TensorProto.DataType number to DType; DT_UNDEF if unsupported. */
 DType op_onnx_dtype(int64_t onnx_type);
 /* Element count of a value whose shape is known. */
@@ -145,6 +156,11 @@ typedef struct SpatialAttrs {
   int64_t pad_end[OP_MAX_SPATIAL];
 } SpatialAttrs;
 Status op_spatial_attrs(Ctx *cx, const Node *n, int nsp, SpatialAttrs *s);
+/* auto_pad SAME_UPPER / SAME_LOWER along one axis of `in` cells, stride
+ * st, dilated kernel keff: returns the output ceil(in / st) and sets the
+ * padding that gives it (*pb + *pe, the odd cell where auto_pad says). */
+int64_t op_same_pads(AutoPad auto_pad, int64_t in, int64_t st, int64_t keff,
+                     int64_t *pb, int64_t *pe);
 
 /* Conv: X (N,C,D1..Dk), W (M, C/group, k1..kk), B? (M).
  * ConvTranspose: X (N,C,D..), W (C, M/group, k..), B? (M).

@@ -17,12 +17,7 @@ static Status pool_window(Ctx *cx, const Node *n, PoolParams *p, int i,
   int64_t keff = (p->kernel[i] - 1) * p->dilation[i] + 1;
   int64_t pb = s->pad_begin[i], pe = s->pad_end[i], out;
   if (s->auto_pad == AUTO_PAD_SAME_UPPER || s->auto_pad == AUTO_PAD_SAME_LOWER) {
-    out = (in + st - 1) / st;
-    int64_t total = (out - 1) * st + keff - in;
-    if (total < 0)
-      total = 0;
-    pb = s->auto_pad == AUTO_PAD_SAME_UPPER ? total / 2 : total - total / 2;
-    pe = total - pb;
+    out = op_same_pads(s->auto_pad, in, st, keff, &pb, &pe);
   } else {
     if (s->auto_pad == AUTO_PAD_VALID)
       pb = pe = 0;
@@ -114,12 +109,8 @@ Status pool_infer(Ctx *cx, Graph *g, Node *n) {
 Status gpool_infer(Ctx *cx, Graph *g, Node *n) {
   (void)g;
   TRY(op_check_io(cx, n, 1, 1, 1));
+  TRY(op_need_feature_map(cx, n, 3));
   const Value *x = n->in[0];
-  char buf[96];
-  if (x->rank < 3)
-    return op_invalid(cx, n, "input X has shape %s; expected (N, C, D1...Dk)",
-                      value_shape_str(x, buf, sizeof buf));
-  TRY(op_need_float(cx, n, 0, "input X"));
   int64_t d[O2L_MAX_RANK];
   for (int i = 0; i < x->rank; i++)
     d[i] = i < 2 ? x->dims[i] : 1;

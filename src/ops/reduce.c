@@ -41,13 +41,7 @@ Status reduce_params(Ctx *cx, const Graph *g, const Node *n, ReduceParams *p) {
   }
   if (k > O2L_MAX_RANK)
     return op_invalid(cx, n, "axes has %d entries", k);
-  for (int i = 0; i < k; i++) {
-    int a;
-    TRY(op_axis(cx, n, "axes entry", v[i], x->rank, &a));
-    if (p->reduced[a])
-      return op_invalid(cx, n, "axis %d is listed twice in axes", a);
-    p->reduced[a] = true;
-  }
+  TRY(op_axes(cx, n, v, k, x->rank, NULL, p->reduced));
   if (k <= 0)
     for (int a = 0; a < x->rank; a++)
       p->reduced[a] = true;

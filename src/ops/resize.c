@@ -94,13 +94,8 @@ static Status resize_axes(Ctx *cx, const Graph *g, const Node *n, int rank,
   }
   if (k > rank)
     return op_invalid(cx, n, "axes has %d entries for rank %d", k, rank);
-  bool seen[O2L_MAX_RANK] = {false};
-  for (int i = 0; i < k; i++) {
-    TRY(op_axis(cx, n, "axes entry", v[i], rank, &axes[i]));
-    if (seen[axes[i]])
-      return op_invalid(cx, n, "axis %d is listed twice in axes", axes[i]);
-    seen[axes[i]] = true;
-  }
+  bool seen[O2L_MAX_RANK];
+  TRY(op_axes(cx, n, v, k, rank, axes, seen));
   *na = k;
   return O2L_OK;
 }

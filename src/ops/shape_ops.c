@@ -56,6 +56,18 @@ static void strided_copy(unsigned char *out, const unsigned char *in,
   }
 }
 
+/* Folds output 0 as a strided view of input 0: element idx of the output
+ * is the input's element base + sum(idx[a] * st[a]). */
+static Status fold_view(Ctx *cx, Node *n, const int64_t *st, int64_t base) {
+  Value *y = n->out[0];
+  unsigned char *out = op_fold_alloc(cx, y);
+  if (!out)
+    return cx->status;
+  strided_copy(out, n->in[0]->data, dtype_size(y->dtype), y->rank, y->dims,
+               st, base);
+  return O2L_OK;
+}
+
 static Status need_rank_ok(Ctx *cx, const Node *n, int rank) {
   if (rank > O2L_MAX_RANK)
     return op_unsup(cx, n, "the result would have rank %d; at most %d is "
@@ -386,7 +398,7 @@ Status identity_infer(Ctx *cx, Graph *g, Node *n) {
   TRY(op_check_io(cx, n, 1, dropout ? 3 : 1, dropout ? 2 : 1));
   TRY(dropout_check(cx, g, n));
   const Value *x = n->in[0];
-  op_set_out(n->out[0], x->dtype, x->rank, x->dims);
+  op_set_out_like(n->out[0], x);
   if (n->nout > 1 && n->out[1]) /* mask: bool since opset 10 */
     op_set_out(n->out[1], op_opset(g) >= 10 ? DT_BOOL : x->dtype, x->rank,
                x->dims);
@@ -439,15 +451,10 @@ Status expand_fold(Ctx *cx, Graph *g, Node *n) {
   Value *y = n->out[0];
   if (fold_grows_too_much(y, x))
     return O2L_OK;
-  unsigned char *out = op_fold_alloc(cx, y);
-  if (!out)
-    return cx->status;
   BcastIter it;
   const Value *in[1] = {x};
   bcast_init(&it, y->rank, y->dims, 1, in);
-  strided_copy(out, x->data, dtype_size(y->dtype), y->rank, y->dims, it.st[0],
-               0);
-  return O2L_OK;
+  return fold_view(cx, n, it.st[0], 0);
 }
 
 /* ---- Reshape / Flatten / Squeeze / Unsqueeze ---------------------------- */
@@ -578,14 +585,8 @@ static Status axes_norm(Ctx *cx, const Node *n, const int64_t *v, int k,
                         int rank, int *out) {
   if (k > O2L_MAX_RANK)
     return op_invalid(cx, n, "axes has %d entries", k);
-  bool seen[O2L_MAX_RANK] = {false};
-  for (int i = 0; i < k; i++) {
-    int a;
-    TRY(op_axis(cx, n, "axes entry", v[i], rank, &a));
-    if (seen[a])
-      return op_invalid(cx, n, "axis %d is listed twice in axes", a);
-    seen[a] = true;
-  }
+  bool seen[O2L_MAX_RANK];
+  TRY(op_axes(cx, n, v, k, rank, NULL, seen));
   int j = 0;
   for (int a = 0; a < rank; a++)
     if (seen[a])
@@ -799,13 +800,8 @@ static Status pad_values(Ctx *cx, const Graph *g, const Node *n,
   } else {
     if (na > r)
       return op_invalid(cx, n, "axes has %d entries for rank %d", na, r);
-    bool seen[O2L_MAX_RANK] = {false};
-    for (int i = 0; i < na; i++) {
-      TRY(op_axis(cx, n, "axes entry", axv[i], r, &axes[i]));
-      if (seen[axes[i]])
-        return op_invalid(cx, n, "axis %d is listed twice in axes", axes[i]);
-      seen[axes[i]] = true;
-    }
+    bool seen[O2L_MAX_RANK];
+    TRY(op_axes(cx, n, axv, na, r, axes, seen));
   }
   if (k != 2 * na)
     return op_invalid(cx, n, "pads has %d entries; expected %d (begin and end "
@@ -1117,20 +1113,13 @@ Status slice_fold(Ctx *cx, Graph *g, Node *n) {
   SliceParams p;
   TRY(slice_params(cx, g, n, &p));
   const Value *x = n->in[0];
-  Value *y = n->out[0];
-  unsigned char *out = op_fold_alloc(cx, y);
-  if (!out)
-    return cx->status;
-  if (op_numel(y) == 0)
-    return O2L_OK;
   int64_t st[O2L_MAX_RANK], base = 0;
   row_major_strides(x->rank, x->dims, st);
   for (int a = 0; a < p.rank; a++) {
     base += p.start[a] * st[a];
     st[a] *= p.step[a];
   }
-  strided_copy(out, x->data, dtype_size(y->dtype), p.rank, p.out, st, base);
-  return O2L_OK;
+  return fold_view(cx, n, st, base);
 }
 
 /* ---- Split -------------------------------------------------------------- */
@@ -1340,18 +1329,11 @@ Status transpose_fold(Ctx *cx, Graph *g, Node *n) {
   TransposeParams p;
   TRY(transpose_params(cx, g, n, &p));
   const Value *x = n->in[0];
-  Value *y = n->out[0];
-  unsigned char *out = op_fold_alloc(cx, y);
-  if (!out)
-    return cx->status;
-  if (op_numel(y) == 0)
-    return O2L_OK;
   int64_t st[O2L_MAX_RANK], pst[O2L_MAX_RANK];
   row_major_strides(x->rank, x->dims, st);
   for (int i = 0; i < p.rank; i++)
     pst[i] = st[p.perm[i]];
-  strided_copy(out, x->data, dtype_size(y->dtype), p.rank, p.out, pst, 0);
-  return O2L_OK;
+  return fold_view(cx, n, pst, 0);
 }
 
 /* ---- DepthToSpace, SpaceToDepth ---------------------------------------- */
