@@ -11,18 +11,6 @@
 #include "ops/opattr.h"
 #include "pass/pass.h"
 
-static bool outputs_constant(const Node *n) {
-  bool any = false;
-  for (int j = 0; j < n->nout; j++) {
-    if (!n->out[j])
-      continue;
-    if (!value_is_const(n->out[j]))
-      return false;
-    any = true;
-  }
-  return any;
-}
-
 Status pass_fold_constants(Ctx *cx, Graph *g, PassStats *st) {
   int folded = 0;
   for (int i = 0; i < g->nnodes; i++) {
@@ -30,7 +18,7 @@ Status pass_fold_constants(Ctx *cx, Graph *g, PassStats *st) {
     if (n->dead || n->op < 0)
       continue;
     TRY(pass_fold_node(cx, g, n));
-    if (outputs_constant(n)) {
+    if (pass_node_folded(n)) {
       n->dead = true;
       folded++;
     }

@@ -36,6 +36,8 @@ Status pass_infer_shapes(Ctx *cx, Graph *g);
  * or a known input shape for F_SHAPE_ONLY operators.  Shapes must have
  * been inferred.  Used by pass_infer_shapes and pass_fold_constants. */
 Status pass_fold_node(Ctx *cx, Graph *g, Node *n);
+/* True when n has outputs and every one present is constant (evaluated). */
+bool pass_node_folded(const Node *n);
 /* Constant folding, including the Shape -> Gather -> Concat -> Reshape
  * chains; reruns inference on what it changes. */
 Status pass_fold_constants(Ctx *cx, Graph *g, PassStats *st);

@@ -69,6 +69,18 @@ Status pass_fold_node(Ctx *cx, Graph *g, Node *n) {
   return op_def(n->op)->fold(cx, g, n);
 }
 
+bool pass_node_folded(const Node *n) {
+  bool any = false;
+  for (int j = 0; j < n->nout; j++) {
+    if (!n->out[j])
+      continue;
+    if (!value_is_const(n->out[j]))
+      return false;
+    any = true;
+  }
+  return any;
+}
+
 static Status infer_node(Ctx *cx, Graph *g, Node *n) {
   for (int i = 0; i < n->nin; i++)
     if (n->in[i])
@@ -95,18 +107,6 @@ static Status infer_node(Ctx *cx, Graph *g, Node *n) {
  * id by evaluated nodes. */
 enum { RECYCLE_MIN_BYTES = 1 << 18 };
 
-static bool evaluated(const Node *n) {
-  bool any = false;
-  for (int j = 0; j < n->nout; j++) {
-    if (!n->out[j])
-      continue;
-    if (!value_is_const(n->out[j]))
-      return false;
-    any = true;
-  }
-  return any;
-}
-
 /* Nothing will read v's bytes again: a folded result (not an
  * initializer or a Constant node's tensor, which belong to the model),
  * not a graph output, every reader evaluated. */
@@ -117,7 +117,7 @@ static bool finished(const Value *v, const int *done, int nv) {
 
 static void recycle_inputs(Ctx *cx, Graph *g, const Node *n, int *done,
                            int nv) {
-  if (!evaluated(n))
+  if (!pass_node_folded(n))
     return;
   for (int j = 0; j < n->nin; j++)
     if (n->in[j] && n->in[j]->id < nv)
