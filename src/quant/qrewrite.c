@@ -65,8 +65,19 @@ static Value *scalar(Ctx *cx, Graph *g, const char *base, const char *suffix,
   return graph_add_const(cx, g, name, DT_F32, 0, NULL, d, sizeof(float));
 }
 
+/* An int32 vector constant (n = 0: a scalar holding v[0]). */
 static Value *i32s(Ctx *cx, Graph *g, const char *base, const char *suffix,
-                   int n, const int64_t *v);
+                   int n, const int64_t *v) {
+  int32_t *d = arena_alloc(cx->arena, sizeof(int32_t) * (size_t)(n ? n : 1), 16);
+  const char *name = q_name(cx, base, suffix);
+  if (!d || !name)
+    return NULL;
+  for (int i = 0; i < (n ? n : 1); i++)
+    d[i] = (int32_t)v[i];
+  int64_t dims[1] = {n};
+  return graph_add_const(cx, g, name, DT_I32, n ? 1 : 0, dims, d,
+                         sizeof(int32_t) * (size_t)(n ? n : 1));
+}
 
 static Value *like(Ctx *cx, Graph *g, const Value *v, const char *suffix) {
   return q_like(cx, g, v, q_name(cx, v->name, suffix), DT_F32);
@@ -354,18 +365,6 @@ static Status elu_decompose(Ctx *cx, Graph *g, Node *n, int *done) {
 
 /* ---- DEPTH_TO_SPACE -> SPLIT, RESHAPEs, CONCATENATION, RESHAPE ----------- */
 
-static Value *i32s(Ctx *cx, Graph *g, const char *base, const char *suffix,
-                   int n, const int64_t *v) {
-  int32_t *d = arena_alloc(cx->arena, sizeof(int32_t) * (size_t)(n ? n : 1), 16);
-  const char *name = q_name(cx, base, suffix);
-  if (!d || !name)
-    return NULL;
-  for (int i = 0; i < n; i++)
-    d[i] = (int32_t)v[i];
-  int64_t dims[1] = {n};
-  return graph_add_const(cx, g, name, DT_I32, n ? 1 : 0, dims, d,
-                         sizeof(int32_t) * (size_t)(n ? n : 1));
-}
 
 /* x [B,H,W,r*r*C] holds output pixel (h*r+i, w*r+j) channel c at channel
  * (i*r + j)*C + c: the i-th of r equal channel slices is [B,H,W,r*C] =
@@ -394,7 +393,6 @@ static Status d2s_decompose(Ctx *cx, Graph *g, Node *n, int *done) {
   Value *cat = graph_add_value(cx, g, q_name(cx, y->name, "/d2s_rows"), DT_F32, 4, sc);
   if (!parts || !rows || !in || !axis || !rshape || !oshape || !cat)
     return failed(cx);
-  *(int32_t *)axis->data = 3;
   for (int i = 0; i < k; i++) {
     char sfx[32];
     snprintf(sfx, sizeof sfx, "/d2s_part%d", i);
@@ -453,7 +451,6 @@ static Status s2d_decompose(Ctx *cx, Graph *g, Node *n, int *done) {
   Value *view = graph_add_value(cx, g, q_name(cx, y->name, "/s2d_rows"), DT_F32, 4, sv);
   if (!parts || !rows || !in || !vshape || !axis || !rshape || !view)
     return failed(cx);
-  *(int32_t *)axis->data = 2;
   for (int i = 0; i < k; i++) {
     char sfx[32];
     snprintf(sfx, sizeof sfx, "/s2d_row%d", i);
