@@ -176,6 +176,16 @@ Node *lw_producer(Lower *lw, const Value *t) {
   return NULL;
 }
 
+bool lw_nonnegative(Lower *lw, const Value *t) {
+  const Node *p = lw_producer(lw, t);
+  while (p && p->op == TFL_RESHAPE && p->in[0])
+    p = lw_producer(lw, p->in[0]);
+  if (!p)
+    return false;
+  return p->op == TFL_RELU || p->op == TFL_RELU6 || p->op == TFL_LOGISTIC ||
+         p->opt.act == TFL_ACT_RELU || p->opt.act == TFL_ACT_RELU6;
+}
+
 Value *lw_reshape(Lower *lw, Value *t, int rank, const int64_t *dims,
                   const char *suffix) {
   if (!t)

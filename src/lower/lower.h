@@ -125,6 +125,9 @@ Node *lw_op(Lower *lw, TflOp op, int nin, Value *const *in, int nout,
  * inputs and constants).  Value.producer is not maintained while
  * lowering. */
 Node *lw_producer(Lower *lw, const Value *t);
+/* True if every value of t is >= 0 by construction: made by a ReLU-like
+ * operator, possibly through reshapes (so zero padding cannot win a max). */
+bool lw_nonnegative(Lower *lw, const Value *t);
 /* RESHAPE of t to dims (returns t itself when the shape already matches). */
 Value *lw_reshape(Lower *lw, Value *t, int rank, const int64_t *dims,
                   const char *suffix);

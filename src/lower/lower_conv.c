@@ -25,91 +25,198 @@
 #include <string.h>
 
 #include "lower/lower.h"
-#include "lower/lower_3d.h"
+#include "lower/lower_conv.h"
 #include "ops/opattr.h"
 
-/* ---- padding ------------------------------------------------------------- */
+/* ---- window geometry ------------------------------------------------------ */
 
-typedef struct PadChoice {
-  int padding;                 /* TFL_PAD_SAME / TFL_PAD_VALID */
-  bool explicit_pad;           /* a PAD goes first (then VALID) */
-  int64_t before[2], after[2]; /* explicit pad of H, W */
-} PadChoice;
+static int64_t win_effk(const WinAxis *a) { return (a->k - 1) * a->d + 1; }
 
-/* Window geometry of one spatial axis in H, W order (1-D maps: H is a
- * dummy axis of size 1). */
-typedef struct Axis2 {
-  int64_t in, k, s, d, pb, out;
-} Axis2;
-
-static bool fits_same(const Axis2 *a) {
-  int64_t effk = (a->k - 1) * a->d + 1;
+bool win_fits_same(const WinAxis *a) {
   int64_t out = (a->in + a->s - 1) / a->s;
-  int64_t total = (out - 1) * a->s + effk - a->in;
+  int64_t total = (out - 1) * a->s + win_effk(a) - a->in;
   if (total < 0)
     total = 0;
   return a->out == out && a->pb == total / 2;
 }
 
-static bool fits_valid(const Axis2 *a) {
-  int64_t effk = (a->k - 1) * a->d + 1;
-  int64_t out = a->in >= effk ? (a->in - effk) / a->s + 1 : 0;
+bool win_fits_valid(const WinAxis *a) {
+  int64_t e = win_effk(a);
+  int64_t out = a->in >= e ? (a->in - e) / a->s + 1 : 0;
   return a->out == out && a->pb == 0;
 }
 
-/* same_ok: SAME may be used (not for average pools that count padding). */
-static PadChoice choose_padding(const Axis2 ax[2], bool same_ok) {
-  PadChoice c;
-  memset(&c, 0, sizeof c);
-  if (fits_valid(&ax[0]) && fits_valid(&ax[1])) {
-    c.padding = TFL_PAD_VALID;
-    return c;
-  }
-  if (same_ok && fits_same(&ax[0]) && fits_same(&ax[1])) {
-    c.padding = TFL_PAD_SAME;
-    return c;
-  }
-  c.padding = TFL_PAD_VALID;
-  c.explicit_pad = true;
-  for (int i = 0; i < 2; i++) {
-    int64_t effk = (ax[i].k - 1) * ax[i].d + 1;
-    int64_t need = (ax[i].out - 1) * ax[i].s + effk - ax[i].in - ax[i].pb;
-    c.before[i] = ax[i].pb;
-    c.after[i] = need > 0 ? need : 0;
-  }
-  return c;
+int64_t win_pad_after(const WinAxis *a) {
+  int64_t need = (a->out - 1) * a->s + win_effk(a) - a->in - a->pb;
+  return need > 0 ? need : 0;
 }
 
-/* PAD (or PADV2 with `value`) of an NHWC tensor on H and W. */
-static Value *emit_pad(Lower *lw, Value *x, const PadChoice *c, bool lowest) {
-  int32_t pads[8] = {0, 0, (int32_t)c->before[0], (int32_t)c->after[0],
-                     (int32_t)c->before[1], (int32_t)c->after[1], 0, 0};
-  int64_t pdims[2] = {4, 2};
-  int64_t od[4] = {x->dims[0], x->dims[1] + c->before[0] + c->after[0],
-                   x->dims[2] + c->before[1] + c->after[1], x->dims[3]};
-  Value *pc = lw_const(lw, "paddings", DT_I32, 2, pdims, pads);
-  Value *out = lw_tensor(lw, "padded", x->dtype, 4, od);
+int win_choose_padding(const WinAxis *ax, int n, bool same_ok) {
+  bool valid = true, same = same_ok;
+  for (int i = 0; i < n; i++) {
+    valid = valid && win_fits_valid(&ax[i]);
+    same = same && win_fits_same(&ax[i]);
+  }
+  return valid ? TFL_PAD_VALID : same ? TFL_PAD_SAME : -1;
+}
+
+int64_t win_avg_count(const WinAxis *a, int64_t o) {
+  int64_t start = o * a->s - a->pb, end = start + a->k;
+  int64_t lo = a->cip ? -a->pb : 0, hi = a->cip ? a->in + a->pe : a->in;
+  if (start < lo)
+    start = lo;
+  if (end > hi)
+    end = hi;
+  return end > start ? end - start : 0;
+}
+
+int64_t tconv_full(const WinAxis *a) { return (a->in - 1) * a->s + a->k; }
+
+/* TFLite computes a transposed conv as the gradient of a conv whose SAME
+ * padding puts floor(total / 2) before, total = full - out. */
+bool tconv_fits_same(const WinAxis *a) {
+  int64_t total = tconv_full(a) - a->out;
+  return (total > 0 ? total / 2 : 0) == a->pb &&
+         (a->out + a->s - 1) / a->s == a->in;
+}
+
+bool tconv_fits_valid(const WinAxis *a) {
+  return a->pb == 0 && a->out == tconv_full(a);
+}
+
+/* ---- builders ---------------------------------------------------------------- */
+
+Value *conv_emit_pad(Lower *lw, Value *t, const int64_t *before,
+                     const int64_t *after, bool lowest, const char *sfx) {
+  int r = t->rank;
+  int32_t pads[2 * O2L_MAX_RANK];
+  int64_t od[O2L_MAX_RANK], pd[2] = {r, 2};
+  for (int i = 0; i < r; i++) {
+    pads[2 * i] = (int32_t)before[i];
+    pads[2 * i + 1] = (int32_t)after[i];
+    od[i] = t->dims[i] + before[i] + after[i];
+  }
+  Value *pc = lw_const(lw, "paddings", DT_I32, 2, pd, pads);
+  Value *out = lw_tensor(lw, sfx, t->dtype, r, od);
   if (!pc || !out)
     return NULL;
-  if (!lowest) {
-    Value *in[2] = {x, pc};
-    return lw_op(lw, TFL_PAD, 2, in, 1, &out) ? out : NULL;
-  }
-  Value *val = lw_const_f32_scalar(lw, "pad_value", -FLT_MAX);
-  Value *in[3] = {x, pc, val};
-  return val && lw_op(lw, TFL_PADV2, 3, in, 1, &out) ? out : NULL;
+  Value *in[3] = {t, pc, NULL};
+  if (lowest && !(in[2] = lw_const_f32_scalar(lw, "pad_value", -FLT_MAX)))
+    return NULL;
+  return lw_op(lw, lowest ? TFL_PADV2 : TFL_PAD, lowest ? 3 : 2, in, 1, &out)
+             ? out : NULL;
 }
 
-/* True if every value of t is >= 0 (it comes from a ReLU-like operator,
- * possibly through reshapes), so zero padding cannot win a max. */
-static bool nonnegative(Lower *lw, const Value *t) {
-  const Node *p = lw_producer(lw, t);
-  while (p && p->op == TFL_RESHAPE && p->in[0])
-    p = lw_producer(lw, p->in[0]);
-  if (!p)
-    return false;
-  return p->op == TFL_RELU || p->op == TFL_RELU6 || p->op == TFL_LOGISTIC ||
-         p->opt.act == TFL_ACT_RELU || p->opt.act == TFL_ACT_RELU6;
+/* The explicit PAD of an NHWC map that win_choose_padding asked for. */
+static Value *pad_hw(Lower *lw, Value *x, const WinAxis ax[2], bool lowest) {
+  int64_t before[4] = {0, ax[0].pb, ax[1].pb, 0};
+  int64_t after[4] = {0, win_pad_after(&ax[0]), win_pad_after(&ax[1]), 0};
+  return conv_emit_pad(lw, x, before, after, lowest, "padded");
+}
+
+Value *conv_out_tensor(Lower *lw, Value *y, int rank, const int64_t *dims) {
+  Value *t = lw_tensor(lw, NULL, y->dtype, rank, dims);
+  if (t) {
+    int perm[O2L_MAX_RANK];
+    perm_channels_last(y->rank, perm);
+    lw_set_perm(lw, y, t, perm);
+  }
+  return t;
+}
+
+Value *conv_bias_f32(Lower *lw, Node *n, int64_t out_ch) {
+  Value *b = op_in(n, 2);
+  int64_t d[1] = {out_ch};
+  if (!b) {
+    float *zeros = arena_alloc(lw->cx->arena, sizeof(float) * (size_t)out_ch,
+                               16);
+    if (!zeros) {
+      ctx_oom(lw->cx, "creating a zero bias");
+      return NULL;
+    }
+    return lw_const_take(lw, "bias", DT_F32, 1, d, zeros);
+  }
+  if (!value_is_const(b)) {
+    lw_err(lw, O2L_ERR_UNSUPPORTED, "the bias is computed at run time; "
+           "only constant biases are supported");
+    return NULL;
+  }
+  return lw_const_perm(lw, b, NULL, 1, d, DT_F32);
+}
+
+Node *conv_emit_2d(Lower *lw, const ConvParams *p, Value *in4, Value *filter,
+                   Value *bias, const WinAxis ax[2], int padding, Value *out) {
+  Value *ins[3] = {in4, filter, bias};
+  if (!in4 || !filter || !bias || !out)
+    return NULL;
+  Node *op = lw_op(lw, p->depthwise ? TFL_DEPTHWISE_CONV_2D : TFL_CONV_2D, 3,
+                   ins, 1, &out);
+  if (!op)
+    return NULL;
+  op->opt.padding = padding;
+  op->opt.stride_h = (int)ax[0].s;
+  op->opt.stride_w = (int)ax[1].s;
+  op->opt.dilation_h = (int)ax[0].d;
+  op->opt.dilation_w = (int)ax[1].d;
+  if (p->depthwise)
+    op->opt.depth_multiplier = (int)(p->out_ch / p->in_ch);
+  return op;
+}
+
+Node *pool_emit_2d(Lower *lw, bool is_max, Value *in4, const WinAxis ax[2],
+                   int padding, Value *out) {
+  Node *op = lw_op(lw, is_max ? TFL_MAX_POOL_2D : TFL_AVERAGE_POOL_2D, 1,
+                   &in4, 1, &out);
+  if (!op)
+    return NULL;
+  op->opt.padding = padding;
+  op->opt.stride_h = (int)ax[0].s;
+  op->opt.stride_w = (int)ax[1].s;
+  op->opt.filter_h = (int)ax[0].k;
+  op->opt.filter_w = (int)ax[1].k;
+  return op;
+}
+
+Value *pool_avg_correction(Lower *lw, const WinAxis ax[2], bool *needed) {
+  int64_t o0 = ax[0].out, o1 = ax[1].out;
+  float *f = arena_alloc(lw->cx->arena, sizeof(float) * (size_t)(o0 * o1), 16);
+  *needed = false;
+  if (!f) {
+    ctx_oom(lw->cx, "building an average-pool correction");
+    return NULL;
+  }
+  double area = (double)(ax[0].k * ax[1].k);
+  for (int64_t i = 0; i < o0; i++)
+    for (int64_t j = 0; j < o1; j++) {
+      double c = (double)(win_avg_count(&ax[0], i) * win_avg_count(&ax[1], j));
+      f[i * o1 + j] = c > 0 ? (float)(area / c) : 0.0f;
+      *needed = *needed || f[i * o1 + j] != 1.0f;
+    }
+  if (!*needed)
+    return NULL;
+  int64_t d[4] = {1, o0, o1, 1};
+  return lw_const_take(lw, "avg_divisor", DT_F32, 4, d, f);
+}
+
+Status pool_emit_global(Lower *lw, int onnx_op, Value *in4, Value *out) {
+  if (onnx_op == OP_GlobalMaxPool) {
+    Node *op = lw_op(lw, TFL_MAX_POOL_2D, 1, &in4, 1, &out);
+    if (!op)
+      return lw->cx->status;
+    op->opt.padding = TFL_PAD_VALID;
+    op->opt.stride_h = op->opt.stride_w = 1;
+    op->opt.filter_h = (int)in4->dims[1];
+    op->opt.filter_w = (int)in4->dims[2];
+    return O2L_OK;
+  }
+  int32_t axes[2] = {1, 2};
+  Value *ac = lw_const_i32(lw, "axes", 2, axes);
+  Value *ins[2] = {in4, ac};
+  Node *op = ac ? lw_op(lw, TFL_MEAN, 2, ins, 1, &out) : NULL;
+  if (!op)
+    return lw->cx->status;
+  op->opt.keep_dims = true;
+  return O2L_OK;
 }
 
 /* ---- shared: the feature-map input ---------------------------------------- */
@@ -123,31 +230,17 @@ static Value *feature_map(Lower *lw, Value *x, int nsp, const char *why) {
   return lw_in_perm(lw, x, perm, 4, pd, why);
 }
 
-/* Output tensor of a channels-last operator and its record. */
-static Value *feature_out(Lower *lw, Value *y, int nsp, int64_t oh,
-                          int64_t ow) {
-  (void)nsp; /* 1-D maps pass oh = 1 */
+/* Output tensor of a channels-last operator, [N, oh, ow, C] (1-D maps:
+ * oh = 1), and its record. */
+static Value *feature_out(Lower *lw, Value *y, int64_t oh, int64_t ow) {
   int64_t od[4] = {y->dims[0], oh, ow, y->dims[1]};
-  Value *t = lw_tensor(lw, NULL, y->dtype, 4, od);
-  if (t) {
-    int perm[O2L_MAX_RANK];
-    perm_channels_last(y->rank, perm);
-    lw_set_perm(lw, y, t, perm);
-  }
-  return t;
+  return conv_out_tensor(lw, y, 4, od);
 }
 
-static void conv_axes(const ConvParams *p, Axis2 ax[2]) {
-  for (int i = 0; i < 2; i++) {
-    int k = p->nsp == 1 ? 0 : i;
-    bool dummy = p->nsp == 1 && i == 0;
-    ax[i].in = dummy ? 1 : p->in[k];
-    ax[i].k = dummy ? 1 : p->kernel[k];
-    ax[i].s = dummy ? 1 : p->stride[k];
-    ax[i].d = dummy ? 1 : p->dilation[k];
-    ax[i].pb = dummy ? 0 : p->pad_begin[k];
-    ax[i].out = dummy ? 1 : p->out[k];
-  }
+/* The H, W axes of a 1-D or 2-D window (1-D maps: a dummy H). */
+static void conv_axes(const ConvParams *p, WinAxis ax[2]) {
+  ax[0] = p->nsp == 1 ? WIN_NONE : WIN_AXIS(p, 0, false);
+  ax[1] = WIN_AXIS(p, p->nsp - 1, false);
 }
 
 /* ---- Conv ---------------------------------------------------------------- */
@@ -179,29 +272,6 @@ static Value *conv_filter(Lower *lw, Value *w, const ConvParams *p) {
   return lw_const_perm(lw, w, perm, 4, fd, DT_F32);
 }
 
-/* The bias as float32 [M]; zeros when the ONNX node has none, because
- * LiteRT's CONV_2D and DEPTHWISE_CONV_2D refuse a missing one. */
-static Value *conv_bias(Lower *lw, Node *n, const ConvParams *p) {
-  Value *b = op_in(n, 2);
-  if (!b) {
-    float *zeros = arena_alloc(lw->cx->arena,
-                               sizeof(float) * (size_t)p->out_ch, 16);
-    int64_t d[1] = {p->out_ch};
-    if (!zeros) {
-      ctx_oom(lw->cx, "creating a zero bias");
-      return NULL;
-    }
-    return lw_const_take(lw, "bias", DT_F32, 1, d, zeros);
-  }
-  if (!value_is_const(b)) {
-    lw_err(lw, O2L_ERR_UNSUPPORTED, "the bias is computed at run time; "
-           "only constant biases are supported");
-    return NULL;
-  }
-  int64_t bd[1] = {p->out_ch};
-  return lw_const_perm(lw, b, NULL, 1, bd, DT_F32);
-}
-
 Status conv_lower(Lower *lw, Node *n) {
   ConvParams p;
   TRY(conv_params(lw->cx, lw->src, n, &p));
@@ -214,40 +284,26 @@ Status conv_lower(Lower *lw, Node *n) {
   if (x->dtype != DT_F32)
     return lw_err(lw, O2L_ERR_UNSUPPORTED, "input type %s (float32 expected)",
                   dtype_name(x->dtype));
-  Axis2 ax[2];
+  WinAxis ax[2];
   conv_axes(&p, ax);
-  PadChoice pc = choose_padding(ax, true);
+  int padding = win_choose_padding(ax, 2, true);
   Value *in = feature_map(lw, x, p.nsp, "convolution reads channels-last");
   Value *filter = conv_filter(lw, w, &p);
-  Value *bias = conv_bias(lw, n, &p);
+  Value *bias = conv_bias_f32(lw, n, p.out_ch);
   if (!in || !filter || !bias)
     return lw->cx->status ? lw->cx->status : O2L_ERR_INTERNAL;
-  if (pc.explicit_pad && !(in = emit_pad(lw, in, &pc, false)))
+  if (padding < 0) {
+    if (!(in = pad_hw(lw, in, ax, false)))
+      return lw->cx->status;
+    padding = TFL_PAD_VALID;
+  }
+  Value *out = feature_out(lw, y, ax[0].out, ax[1].out);
+  if (!conv_emit_2d(lw, &p, in, filter, bias, ax, padding, out))
     return lw->cx->status;
-  Value *out = feature_out(lw, y, p.nsp, ax[0].out, ax[1].out);
-  Value *ins[3] = {in, filter, bias};
-  Node *op = lw_op(lw, p.depthwise ? TFL_DEPTHWISE_CONV_2D : TFL_CONV_2D, 3,
-                   ins, 1, &out);
-  if (!op)
-    return lw->cx->status;
-  op->opt.padding = pc.padding;
-  op->opt.stride_h = (int)ax[0].s;
-  op->opt.stride_w = (int)ax[1].s;
-  op->opt.dilation_h = (int)ax[0].d;
-  op->opt.dilation_w = (int)ax[1].d;
-  if (p.depthwise)
-    op->opt.depth_multiplier = (int)(p.out_ch / p.in_ch);
   return O2L_OK;
 }
 
 /* ---- ConvTranspose -------------------------------------------------------- */
-
-/* TFLite computes a transpose conv as the gradient of a conv whose SAME
- * padding puts floor(total/2) before, total = (in-1)*s + k - out. */
-static int64_t tconv_same_top(int64_t in, int64_t k, int64_t s, int64_t out) {
-  int64_t total = (in - 1) * s + k - out;
-  return total > 0 ? total / 2 : 0;
-}
 
 Status convt_lower(Lower *lw, Node *n) {
   ConvParams p;
@@ -262,7 +318,7 @@ Status convt_lower(Lower *lw, Node *n) {
   if (!value_is_const(w))
     return lw_err(lw, O2L_ERR_UNSUPPORTED, "the weight '%s' is computed at "
                   "run time", w->name);
-  Axis2 ax[2];
+  WinAxis ax[2];
   conv_axes(&p, ax);
   if (ax[0].d != 1 || ax[1].d != 1)
     return lw_err(lw, O2L_ERR_UNSUPPORTED,
@@ -271,13 +327,10 @@ Status convt_lower(Lower *lw, Node *n) {
   int64_t full[2], top[2];
   bool same = true, valid = true;
   for (int i = 0; i < 2; i++) {
-    full[i] = (ax[i].in - 1) * ax[i].s + ax[i].k;
+    full[i] = tconv_full(&ax[i]);
     top[i] = ax[i].pb;
-    /* LiteRT accepts SAME only when ceil(out/s) == in, and VALID only at
-     * the full size (docs/tflite-facts.md); anything else is cropped. */
-    same &= tconv_same_top(ax[i].in, ax[i].k, ax[i].s, ax[i].out) == top[i] &&
-            (ax[i].out + ax[i].s - 1) / ax[i].s == ax[i].in;
-    valid &= top[i] == 0 && ax[i].out == full[i];
+    same &= tconv_fits_same(&ax[i]);
+    valid &= tconv_fits_valid(&ax[i]);
   }
   Value *in = feature_map(lw, x, p.nsp, "convolution reads channels-last");
   /* W [C, M, kh, kw] -> [M, kh, kw, C] */
@@ -289,7 +342,7 @@ Status convt_lower(Lower *lw, Node *n) {
     perm[0] = 1, perm[1] = 2, perm[2] = 3, perm[3] = 0;
   }
   Value *filter = lw_const_perm(lw, w, perm, 4, fd, DT_F32);
-  Value *bias = p.has_bias ? conv_bias(lw, n, &p) : NULL;
+  Value *bias = p.has_bias ? conv_bias_f32(lw, n, p.out_ch) : NULL;
   if (!in || !filter || (p.has_bias && !bias))
     return lw->cx->status ? lw->cx->status : O2L_ERR_INTERNAL;
   /* Otherwise the full (VALID) output is cropped to ONNX's window; an
@@ -311,7 +364,7 @@ Status convt_lower(Lower *lw, Node *n) {
     int64_t fdims[4] = {y->dims[0], oh, ow, p.out_ch};
     out = lw_tensor(lw, "full", y->dtype, 4, fdims);
   } else {
-    out = feature_out(lw, y, p.nsp, oh, ow);
+    out = feature_out(lw, y, oh, ow);
   }
   Value *ins[4] = {os, filter, in, bias};
   Node *op = lw_op(lw, TFL_TRANSPOSE_CONV, late_bias ? 3 : 4, ins, 1, &out);
@@ -329,15 +382,15 @@ Status convt_lower(Lower *lw, Node *n) {
   Value *res = late_bias ? lw_tensor(lw, "window", y->dtype, 4,
                                      (int64_t[4]){y->dims[0], keep[0],
                                                   keep[1], p.out_ch})
-                         : feature_out(lw, y, p.nsp, ax[0].out, ax[1].out);
+                         : feature_out(lw, y, ax[0].out, ax[1].out);
   Value *sin[3] = {out, bc, sc};
   if (!bc || !sc || !lw_op(lw, TFL_SLICE, 3, sin, 1, &res))
     return lw->cx->status;
   if (!late_bias)
     return O2L_OK;
-  PadChoice pc = {TFL_PAD_VALID, true, {0, 0}, {extra[0], extra[1]}};
-  Value *padded = emit_pad(lw, res, &pc, false);
-  Value *fin = feature_out(lw, y, p.nsp, ax[0].out, ax[1].out);
+  int64_t none[4] = {0}, after[4] = {0, extra[0], extra[1], 0};
+  Value *padded = conv_emit_pad(lw, res, none, after, false, "padded");
+  Value *fin = feature_out(lw, y, ax[0].out, ax[1].out);
   Value *ain[2] = {padded, bias};
   if (!padded || !fin || !lw_op(lw, TFL_ADD, 2, ain, 1, &fin))
     return lw->cx->status;
@@ -345,46 +398,6 @@ Status convt_lower(Lower *lw, Node *n) {
 }
 
 /* ---- pools ---------------------------------------------------------------- */
-
-/* Cells of one axis that ONNX's average counts for window `o`. */
-static int64_t avg_count(const PoolParams *p, int k, int64_t o) {
-  int64_t start = o * p->stride[k] - p->pad_begin[k];
-  int64_t end = start + p->kernel[k];
-  int64_t lo = p->count_include_pad ? -p->pad_begin[k] : 0;
-  int64_t hi = p->count_include_pad ? p->in[k] + p->pad_end[k] : p->in[k];
-  if (start < lo)
-    start = lo;
-  if (end > hi)
-    end = hi;
-  return end > start ? end - start : 0;
-}
-
-/* After PAD(0) + VALID average (which divides by the full window), scale
- * every output to ONNX's divisor; NULL when the divisors already agree. */
-static Value *avg_correction(Lower *lw, const PoolParams *p, const Axis2 ax[2],
-                             bool *needed) {
-  int64_t oh = ax[0].out, ow = ax[1].out;
-  float *f = arena_alloc(lw->cx->arena, sizeof(float) * (size_t)(oh * ow), 16);
-  if (!f) {
-    ctx_oom(lw->cx, "building an average-pool correction");
-    return NULL;
-  }
-  double area = (double)(ax[0].k * ax[1].k);
-  *needed = false;
-  for (int64_t i = 0; i < oh; i++)
-    for (int64_t j = 0; j < ow; j++) {
-      int64_t ch = p->nsp == 1 ? 1 : avg_count(p, 0, i);
-      int64_t cw = avg_count(p, p->nsp - 1, j);
-      double c = (double)(ch * cw);
-      f[i * ow + j] = c > 0 ? (float)(area / c) : 0.0f;
-      if (f[i * ow + j] != 1.0f)
-        *needed = true;
-    }
-  if (!*needed)
-    return NULL;
-  int64_t d[4] = {1, oh, ow, 1};
-  return lw_const_take(lw, "avg_divisor", DT_F32, 4, d, f);
-}
 
 Status pool_lower(Lower *lw, Node *n) {
   PoolParams p;
@@ -394,20 +407,12 @@ Status pool_lower(Lower *lw, Node *n) {
                   "the Indices output of MaxPool has no TFLite equivalent");
   if (p.nsp > 2)
     return pool3d_lower(lw, n, &p);
-  Axis2 ax[2];
-  for (int i = 0; i < 2; i++) {
-    int k = p.nsp == 1 ? 0 : i;
-    bool dummy = p.nsp == 1 && i == 0;
-    ax[i].in = dummy ? 1 : p.in[k];
-    ax[i].k = dummy ? 1 : p.kernel[k];
-    ax[i].s = dummy ? 1 : p.stride[k];
-    ax[i].d = dummy ? 1 : p.dilation[k];
-    ax[i].pb = dummy ? 0 : p.pad_begin[k];
-    ax[i].out = dummy ? 1 : p.out[k];
-    if (ax[i].d != 1)
-      return lw_err(lw, O2L_ERR_UNSUPPORTED,
-                    "dilated pooling has no TFLite equivalent");
-  }
+  bool cip = !p.is_max && p.count_include_pad;
+  WinAxis ax[2] = {p.nsp == 1 ? WIN_NONE : WIN_AXIS(&p, 0, cip),
+                   WIN_AXIS(&p, p.nsp - 1, cip)};
+  if (ax[0].d != 1 || ax[1].d != 1)
+    return lw_err(lw, O2L_ERR_UNSUPPORTED,
+                  "dilated pooling has no TFLite equivalent");
   Value *x = n->in[0], *y = n->out[0];
   bool any_pad = false;
   for (int k = 0; k < p.nsp; k++)
@@ -415,34 +420,28 @@ Status pool_lower(Lower *lw, Node *n) {
   /* SAME pools ignore padded cells: right for max, and for average when
    * ONNX does not count the padding either. */
   bool same_ok = p.is_max || !p.count_include_pad || !any_pad;
-  PadChoice pc = choose_padding(ax, same_ok);
+  int padding = win_choose_padding(ax, 2, same_ok);
   Value *in = feature_map(lw, x, p.nsp, "pooling reads channels-last");
   if (!in)
     return lw->cx->status;
   Value *scale = NULL;
   bool scaled = false;
-  if (pc.explicit_pad) {
-    if (!p.is_max && !(scale = avg_correction(lw, &p, ax, &scaled)) && scaled)
+  if (padding < 0) {
+    if (!p.is_max && !(scale = pool_avg_correction(lw, ax, &scaled)) && scaled)
       return lw->cx->status;
-    if (!(in = emit_pad(lw, in, &pc, p.is_max && !nonnegative(lw, in))))
+    if (!(in = pad_hw(lw, in, ax, p.is_max && !lw_nonnegative(lw, in))))
       return lw->cx->status;
+    padding = TFL_PAD_VALID;
   }
   Value *out = scaled ? lw_tensor(lw, "sum_like", y->dtype, 4,
                                   (int64_t[4]){y->dims[0], ax[0].out,
                                                ax[1].out, y->dims[1]})
-                      : feature_out(lw, y, p.nsp, ax[0].out, ax[1].out);
-  Node *op = lw_op(lw, p.is_max ? TFL_MAX_POOL_2D : TFL_AVERAGE_POOL_2D, 1,
-                   &in, 1, &out);
-  if (!op)
+                      : feature_out(lw, y, ax[0].out, ax[1].out);
+  if (!pool_emit_2d(lw, p.is_max, in, ax, padding, out))
     return lw->cx->status;
-  op->opt.padding = pc.padding;
-  op->opt.stride_h = (int)ax[0].s;
-  op->opt.stride_w = (int)ax[1].s;
-  op->opt.filter_h = (int)ax[0].k;
-  op->opt.filter_w = (int)ax[1].k;
   if (!scaled)
     return O2L_OK;
-  Value *res = feature_out(lw, y, p.nsp, ax[0].out, ax[1].out);
+  Value *res = feature_out(lw, y, ax[0].out, ax[1].out);
   Value *min[2] = {out, scale};
   return lw_op(lw, TFL_MUL, 2, min, 1, &res) ? O2L_OK : lw->cx->status;
 }
@@ -459,28 +458,10 @@ Status gpool_lower(Lower *lw, Node *n) {
   Value *in = feature_map(lw, x, nsp, "pooling reads channels-last");
   if (!in)
     return lw->cx->status;
-  Value *out = feature_out(lw, y, nsp, 1, 1);
+  Value *out = feature_out(lw, y, 1, 1);
   if (!out)
     return lw->cx->status;
-  if (n->op == OP_GlobalMaxPool) {
-    /* A pool over the whole map: runs on NPUs, unlike REDUCE_MAX. */
-    Node *op = lw_op(lw, TFL_MAX_POOL_2D, 1, &in, 1, &out);
-    if (!op)
-      return lw->cx->status;
-    op->opt.padding = TFL_PAD_VALID;
-    op->opt.stride_h = op->opt.stride_w = 1;
-    op->opt.filter_h = (int)in->dims[1];
-    op->opt.filter_w = (int)in->dims[2];
-    return O2L_OK;
-  }
-  int32_t axes[2] = {1, 2};
-  Value *ac = lw_const_i32(lw, "axes", 2, axes);
-  Value *ins[2] = {in, ac};
-  Node *op = ac ? lw_op(lw, TFL_MEAN, 2, ins, 1, &out) : NULL;
-  if (!op)
-    return lw->cx->status;
-  op->opt.keep_dims = true;
-  return O2L_OK;
+  return pool_emit_global(lw, n->op, in, out);
 }
 
 /* ---- dense layers ---------------------------------------------------------- */

@@ -32,52 +32,9 @@
  * windows, otherwise one PAD (PADV2 with the lowest float before a max
  * pool of possibly negative data) in front of a VALID operator.
  */
-#include <float.h>
 #include <string.h>
 
-#include "lower/lower_3d.h"
-
-/* ---- window geometry and padding ------------------------------------------ */
-
-/* One spatial axis of an operator's window. */
-typedef struct Ax {
-  int64_t in, k, s, d, pb, pe, out;
-  bool cip; /* average pools: padding counted in the divisor */
-} Ax;
-
-static const Ax AX_NONE = {1, 1, 1, 1, 0, 0, 1, false};
-
-static int64_t ax_effk(const Ax *a) { return (a->k - 1) * a->d + 1; }
-
-static bool ax_same(const Ax *a) {
-  int64_t out = (a->in + a->s - 1) / a->s;
-  int64_t total = (out - 1) * a->s + ax_effk(a) - a->in;
-  if (total < 0)
-    total = 0;
-  return a->out == out && a->pb == total / 2;
-}
-
-static bool ax_valid(const Ax *a) {
-  int64_t e = ax_effk(a);
-  int64_t out = a->in >= e ? (a->in - e) / a->s + 1 : 0;
-  return a->out == out && a->pb == 0;
-}
-
-/* Padding after the input that the last window reaches into. */
-static int64_t ax_after(const Ax *a) {
-  int64_t need = (a->out - 1) * a->s + ax_effk(a) - a->in - a->pb;
-  return need > 0 ? need : 0;
-}
-
-/* TFL_PAD_VALID / TFL_PAD_SAME for all n axes, or -1: explicit pad. */
-static int choose_padding(const Ax *ax, int n, bool same_ok) {
-  bool valid = true, same = same_ok;
-  for (int i = 0; i < n; i++) {
-    valid = valid && ax_valid(&ax[i]);
-    same = same && ax_same(&ax[i]);
-  }
-  return valid ? TFL_PAD_VALID : same ? TFL_PAD_SAME : -1;
-}
+#include "lower/lower_conv.h"
 
 /* ---- small builders ----------------------------------------------------------- */
 
@@ -86,57 +43,11 @@ static Status failed(Lower *lw) {
                         : lw_err(lw, O2L_ERR_INTERNAL, "lowering failed");
 }
 
-/* PAD (zeros) or PADV2 (lowest float) of t by before/after per axis. */
-static Value *emit_pad(Lower *lw, Value *t, const int64_t *before,
-                       const int64_t *after, bool lowest, const char *sfx) {
-  int r = t->rank;
-  int32_t pads[2 * O2L_MAX_RANK];
-  int64_t od[O2L_MAX_RANK], pd[2] = {r, 2};
-  for (int i = 0; i < r; i++) {
-    pads[2 * i] = (int32_t)before[i];
-    pads[2 * i + 1] = (int32_t)after[i];
-    od[i] = t->dims[i] + before[i] + after[i];
-  }
-  Value *pc = lw_const(lw, "paddings", DT_I32, 2, pd, pads);
-  Value *out = lw_tensor(lw, sfx, t->dtype, r, od);
-  if (!pc || !out)
-    return NULL;
-  Value *in[3] = {t, pc, NULL};
-  if (lowest && !(in[2] = lw_const_f32_scalar(lw, "pad_value", -FLT_MAX)))
-    return NULL;
-  return lw_op(lw, lowest ? TFL_PADV2 : TFL_PAD, lowest ? 3 : 2, in, 1, &out)
-             ? out : NULL;
-}
-
-/* True if every value of t is >= 0 (made by a ReLU-like operator, possibly
- * through reshapes): zero padding cannot win a max. */
-static bool nonnegative(Lower *lw, const Value *t) {
-  const Node *p = lw_producer(lw, t);
-  while (p && p->op == TFL_RESHAPE && p->in[0])
-    p = lw_producer(lw, p->in[0]);
-  if (!p)
-    return false;
-  return p->op == TFL_RELU || p->op == TFL_RELU6 || p->op == TFL_LOGISTIC ||
-         p->opt.act == TFL_ACT_RELU || p->opt.act == TFL_ACT_RELU6;
-}
-
 /* x as [N, D, H, W, C]. */
 static Value *map5(Lower *lw, Value *x, const char *why) {
   int perm[O2L_MAX_RANK];
   perm_channels_last(5, perm);
   return lw_in_perm(lw, x, perm, 0, NULL, why);
-}
-
-/* The tensor holding y (N, C, D, H, W) channels-last, with TFLite shape
- * dims (any shape with y's element count and NDHWC order). */
-static Value *out5(Lower *lw, Value *y, int rank, const int64_t *dims) {
-  Value *t = lw_tensor(lw, NULL, y->dtype, rank, dims);
-  if (t) {
-    int perm[O2L_MAX_RANK];
-    perm_channels_last(5, perm);
-    lw_set_perm(lw, y, t, perm);
-  }
-  return t;
 }
 
 static Value *zeros_f32(Lower *lw, const char *sfx, int64_t n) {
@@ -150,12 +61,9 @@ static Value *zeros_f32(Lower *lw, const char *sfx, int64_t n) {
 
 /* ---- Conv ------------------------------------------------------------------ */
 
-static void conv_axes(const ConvParams *p, Ax ax[3]) {
-  for (int i = 0; i < 3; i++) {
-    Ax a = {p->in[i], p->kernel[i], p->stride[i], p->dilation[i],
-            p->pad_begin[i], p->pad_end[i], p->out[i], false};
-    ax[i] = a;
-  }
+static void conv_axes(const ConvParams *p, WinAxis ax[3]) {
+  for (int i = 0; i < 3; i++)
+    ax[i] = WIN_AXIS(p, i, false);
 }
 
 /* W[m, c, a, b, e] of the ONNX weight (M, C/g, kd, kh, kw) as a double. */
@@ -201,72 +109,36 @@ static Value *filter_2d(Lower *lw, Value *w, const ConvParams *p, View2 v,
                                    (long long)tap), DT_F32, 4, d, f);
 }
 
-/* The bias as float32 [M] (zeros when absent: LiteRT's 2-D convolutions
- * want one). */
-static Value *bias_f32(Lower *lw, Node *n, const ConvParams *p) {
-  Value *b = op_in(n, 2);
-  if (!b)
-    return zeros_f32(lw, "bias", p->out_ch);
-  if (!value_is_const(b)) {
-    lw_err(lw, O2L_ERR_UNSUPPORTED, "the bias is computed at run time; only "
-           "constant biases are supported");
-    return NULL;
-  }
-  int64_t d[1] = {p->out_ch};
-  return lw_const_perm(lw, b, NULL, 1, d, DT_F32);
-}
-
-/* One CONV_2D / DEPTHWISE_CONV_2D of in4 with window ax[0..1] into out. */
-static Node *emit_conv2d(Lower *lw, const ConvParams *p, Value *in4,
-                         Value *filter, Value *bias, const Ax ax[2],
-                         int padding, Value *out) {
-  Value *ins[3] = {in4, filter, bias};
-  if (!in4 || !filter || !bias || !out)
-    return NULL;
-  Node *op = lw_op(lw, p->depthwise ? TFL_DEPTHWISE_CONV_2D : TFL_CONV_2D, 3,
-                   ins, 1, &out);
-  if (!op)
-    return NULL;
-  op->opt.padding = padding;
-  op->opt.stride_h = (int)ax[0].s;
-  op->opt.stride_w = (int)ax[1].s;
-  op->opt.dilation_h = (int)ax[0].d;
-  op->opt.dilation_w = (int)ax[1].d;
-  if (p->depthwise)
-    op->opt.depth_multiplier = (int)(p->out_ch / p->in_ch);
-  return op;
-}
-
 /* The map t as the 4-D view v = [B, X, Y, C] with the 2-D window ax2,
  * padded explicitly when SAME/VALID do not fit (*padded then set, and ax2
  * updated to the padded input); *padding gets SAME or VALID. */
-static Value *padded_view(Lower *lw, Value *t, const int64_t v[4], Ax ax2[2],
+static Value *padded_view(Lower *lw, Value *t, const int64_t v[4], WinAxis ax2[2],
                           bool lowest, bool same_ok, int *padding,
                           bool *padded) {
   Value *in4 = lw_reshape(lw, t, 4, v, "view");
-  *padding = choose_padding(ax2, 2, same_ok);
+  *padding = win_choose_padding(ax2, 2, same_ok);
   *padded = *padding < 0;
   if (!in4 || !*padded)
     return in4;
   int64_t before[4] = {0, ax2[0].pb, ax2[1].pb, 0};
-  int64_t after[4] = {0, ax_after(&ax2[0]), ax_after(&ax2[1]), 0};
+  int64_t after[4] = {0, win_pad_after(&ax2[0]), win_pad_after(&ax2[1]), 0};
   *padding = TFL_PAD_VALID;
   for (int i = 0; i < 2; i++) {
     ax2[i].in += before[i + 1] + after[i + 1];
     ax2[i].pb = ax2[i].pe = 0;
   }
-  return emit_pad(lw, in4, before, after, lowest, "padded");
+  return conv_emit_pad(lw, in4, before, after, lowest, "padded");
 }
 
 /* kd = 1 (no depth stride or padding): CONV_2D on [N*D, H, W, C];
  * kh = kw = 1 (no H/W stride or padding): (kd, 1) on [N, D, H*W, C]. */
 static Status conv3d_as_2d(Lower *lw, Node *n, const ConvParams *p, Value *x5,
                            View2 v) {
-  Ax ax[3];
+  WinAxis ax[3];
   conv_axes(p, ax);
   int64_t N = p->batch, C = p->in_ch;
   int64_t view[4], od[4];
-  Ax ax2[2];
+  WinAxis ax2[2];
   if (v == VIEW_HW) {
     int64_t vv[4] = {N * p->in[0], p->in[1], p->in[2], C};
     memcpy(view, vv, sizeof vv);
@@ -276,7 +148,7 @@ static Status conv3d_as_2d(Lower *lw, Node *n, const ConvParams *p, Value *x5,
     int64_t vv[4] = {N, p->in[0], p->in[1] * p->in[2], C};
     memcpy(view, vv, sizeof vv);
     ax2[0] = ax[0];
-    ax2[1] = AX_NONE;
+    ax2[1] = WIN_NONE;
     ax2[1].in = ax2[1].out = p->in[1] * p->in[2];
   }
   int padding;
@@ -286,31 +158,31 @@ static Status conv3d_as_2d(Lower *lw, Node *n, const ConvParams *p, Value *x5,
   od[1] = ax2[0].out;
   od[2] = ax2[1].out;
   od[3] = p->out_ch;
-  Value *out = out5(lw, n->out[0], 4, od);
-  if (!emit_conv2d(lw, p, in4, filter_2d(lw, n->in[1], p, v, 0),
-                   bias_f32(lw, n, p), ax2, padding, out))
+  Value *out = conv_out_tensor(lw, n->out[0], 4, od);
+  if (!conv_emit_2d(lw, p, in4, filter_2d(lw, n->in[1], p, v, 0),
+                   conv_bias_f32(lw, n, p->out_ch), ax2, padding, out))
     return failed(lw);
   return O2L_OK;
 }
 
 /* Group 1: one CONV_3D, filter [kd, kh, kw, C, M]. */
 static Status conv3d_full(Lower *lw, Node *n, const ConvParams *p, Value *x5) {
-  Ax ax[3];
+  WinAxis ax[3];
   conv_axes(p, ax);
-  int padding = choose_padding(ax, 3, true);
+  int padding = win_choose_padding(ax, 3, true);
   if (padding < 0) {
     int64_t before[5] = {0, ax[0].pb, ax[1].pb, ax[2].pb, 0};
-    int64_t after[5] = {0, ax_after(&ax[0]), ax_after(&ax[1]),
-                        ax_after(&ax[2]), 0};
-    x5 = emit_pad(lw, x5, before, after, false, "padded");
+    int64_t after[5] = {0, win_pad_after(&ax[0]), win_pad_after(&ax[1]),
+                        win_pad_after(&ax[2]), 0};
+    x5 = conv_emit_pad(lw, x5, before, after, false, "padded");
     padding = TFL_PAD_VALID;
   }
   Value *w = n->in[1];
   int perm[5] = {2, 3, 4, 1, 0}; /* (M, C, kd, kh, kw) -> (kd, kh, kw, C, M) */
   Value *filter = lw_const_perm(lw, w, perm, 0, NULL, DT_F32);
-  Value *bias = p->has_bias ? bias_f32(lw, n, p) : NULL;
+  Value *bias = p->has_bias ? conv_bias_f32(lw, n, p->out_ch) : NULL;
   int64_t od[5] = {p->batch, p->out[0], p->out[1], p->out[2], p->out_ch};
-  Value *out = out5(lw, n->out[0], 5, od);
+  Value *out = conv_out_tensor(lw, n->out[0], 5, od);
   if (!x5 || !filter || (p->has_bias && !bias) || !out)
     return failed(lw);
   Value *ins[3] = {x5, filter, bias};
@@ -328,7 +200,7 @@ static Status conv3d_full(Lower *lw, Node *n, const ConvParams *p, Value *x5) {
 }
 
 /* Depth positions j*dil + o*stride (o < Do) of the padded map p5. */
-static Value *depth_tap(Lower *lw, Value *p5, const Ax *ad, int64_t j) {
+static Value *depth_tap(Lower *lw, Value *p5, const WinAxis *ad, int64_t j) {
   int64_t first = j * ad->d, Do = ad->out;
   if (first == 0 && Do == p5->dims[1] && (ad->s == 1 || Do == 1))
     return p5;
@@ -355,18 +227,18 @@ static Value *depth_tap(Lower *lw, Value *p5, const Ax *ad, int64_t j) {
 
 /* Grouped or depthwise: a sum over the depth taps of 2-D convolutions. */
 static Status conv3d_taps(Lower *lw, Node *n, const ConvParams *p, Value *x5) {
-  Ax ax[3];
+  WinAxis ax[3];
   conv_axes(p, ax);
-  Ax hw[2] = {ax[1], ax[2]};
-  int padding = choose_padding(hw, 2, true);
-  bool pad_d = ax[0].pb || ax_after(&ax[0]);
+  WinAxis hw[2] = {ax[1], ax[2]};
+  int padding = win_choose_padding(hw, 2, true);
+  bool pad_d = ax[0].pb || win_pad_after(&ax[0]);
   if (pad_d || padding < 0) {
     bool hwpad = padding < 0;
     int64_t before[5] = {0, ax[0].pb, hwpad ? hw[0].pb : 0,
                          hwpad ? hw[1].pb : 0, 0};
-    int64_t after[5] = {0, ax_after(&ax[0]), hwpad ? ax_after(&hw[0]) : 0,
-                        hwpad ? ax_after(&hw[1]) : 0, 0};
-    x5 = emit_pad(lw, x5, before, after, false, "padded");
+    int64_t after[5] = {0, win_pad_after(&ax[0]), hwpad ? win_pad_after(&hw[0]) : 0,
+                        hwpad ? win_pad_after(&hw[1]) : 0, 0};
+    x5 = conv_emit_pad(lw, x5, before, after, false, "padded");
     if (!x5)
       return failed(lw);
     if (hwpad) {
@@ -387,17 +259,17 @@ static Status conv3d_taps(Lower *lw, Node *n, const ConvParams *p, Value *x5) {
     Value *tap = depth_tap(lw, x5, &ax[0], j);
     int64_t v[4] = {N * Do, hw[0].in, hw[1].in, p->in_ch};
     Value *in4 = tap ? lw_reshape(lw, tap, 4, v, "view") : NULL;
-    Value *bias = j == 0 ? bias_f32(lw, n, p) : zero;
-    Value *out = kd == 1 ? out5(lw, n->out[0], 4, od)
+    Value *bias = j == 0 ? conv_bias_f32(lw, n, p->out_ch) : zero;
+    Value *out = kd == 1 ? conv_out_tensor(lw, n->out[0], 4, od)
                          : lw_tensor(lw, arena_printf(lw->cx->arena, "conv%lld",
                                                       (long long)j),
                                      DT_F32, 4, od);
-    if (!emit_conv2d(lw, p, in4, filter_2d(lw, n->in[1], p, VIEW_HW, j), bias,
+    if (!conv_emit_2d(lw, p, in4, filter_2d(lw, n->in[1], p, VIEW_HW, j), bias,
                      hw, padding, out))
       return failed(lw);
     if (acc) {
       Value *sum = j == kd - 1
-                       ? out5(lw, n->out[0], 4, od)
+                       ? conv_out_tensor(lw, n->out[0], 4, od)
                        : lw_tensor(lw, arena_printf(lw->cx->arena, "sum%lld",
                                                     (long long)j),
                                    DT_F32, 4, od);
@@ -442,12 +314,6 @@ Status conv3d_lower(Lower *lw, Node *n, const ConvParams *p) {
 
 /* ---- ConvTranspose ------------------------------------------------------------ */
 
-/* The begin crop TFLite's transposed convolutions apply with SAME. */
-static int64_t tconv_same_top(int64_t in, int64_t k, int64_t s, int64_t out) {
-  int64_t total = (in - 1) * s + k - out;
-  return total > 0 ? total / 2 : 0;
-}
-
 Status convt3d_lower(Lower *lw, Node *n, const ConvParams *p) {
   Value *x = n->in[0], *w = n->in[1], *y = n->out[0];
   if (p->group != 1)
@@ -464,26 +330,24 @@ Status convt3d_lower(Lower *lw, Node *n, const ConvParams *p) {
   int64_t full[3], top[3];
   bool same = true, valid = true;
   for (int i = 0; i < 3; i++) {
-    if (p->dilation[i] != 1)
+    WinAxis a = WIN_AXIS(p, i, false);
+    if (a.d != 1)
       return lw_err(lw, O2L_ERR_UNSUPPORTED, "dilated 3-D ConvTranspose is not "
                     "supported");
-    full[i] = (p->in[i] - 1) * p->stride[i] + p->kernel[i];
-    top[i] = p->pad_begin[i];
-    if (top[i] + p->out[i] > full[i])
+    full[i] = tconv_full(&a);
+    top[i] = a.pb;
+    if (top[i] + a.out > full[i])
       return lw_err(lw, O2L_ERR_UNSUPPORTED, "output_padding reaches past the "
                     "full transposed convolution; not expressible in TFLite");
-    same = same &&
-           tconv_same_top(p->in[i], p->kernel[i], p->stride[i], p->out[i]) ==
-               top[i] &&
-           (p->out[i] + p->stride[i] - 1) / p->stride[i] == p->in[i];
-    valid = valid && top[i] == 0 && p->out[i] == full[i];
+    same = same && tconv_fits_same(&a);
+    valid = valid && tconv_fits_valid(&a);
   }
   bool crop = !same && !valid;
   Value *x5 = map5(lw, x, "convolution reads channels-last");
   /* W (C, M, kd, kh, kw) -> (kd, kh, kw, M, C) */
   int perm[5] = {2, 3, 4, 1, 0};
   Value *filter = lw_const_perm(lw, w, perm, 0, NULL, DT_F32);
-  Value *bias = p->has_bias ? bias_f32(lw, n, p) : NULL;
+  Value *bias = p->has_bias ? conv_bias_f32(lw, n, p->out_ch) : NULL;
   int64_t od[5] = {p->batch, 0, 0, 0, p->out_ch};
   int32_t os[5] = {(int32_t)p->batch, 0, 0, 0, (int32_t)p->out_ch};
   for (int i = 0; i < 3; i++) {
@@ -492,7 +356,7 @@ Status convt3d_lower(Lower *lw, Node *n, const ConvParams *p) {
   }
   Value *osc = lw_const_i32(lw, "output_shape", 5, os);
   Value *out = crop ? lw_tensor(lw, "full", y->dtype, 5, od)
-                    : out5(lw, y, 5, od);
+                    : conv_out_tensor(lw, y, 5, od);
   if (!x5 || !filter || (p->has_bias && !bias) || !osc || !out)
     return failed(lw);
   Value *ins[4] = {osc, filter, x5, bias};
@@ -511,7 +375,7 @@ Status convt3d_lower(Lower *lw, Node *n, const ConvParams *p) {
   int64_t rd[5] = {p->batch, p->out[0], p->out[1], p->out[2], p->out_ch};
   Value *sin[3] = {out, lw_const_i32(lw, "begin", 5, begin),
                    lw_const_i32(lw, "size", 5, size)};
-  Value *res = out5(lw, y, 5, rd);
+  Value *res = conv_out_tensor(lw, y, 5, rd);
   if (!sin[1] || !sin[2] || !res || !lw_op(lw, TFL_SLICE, 3, sin, 1, &res))
     return failed(lw);
   return O2L_OK;
@@ -519,50 +383,16 @@ Status convt3d_lower(Lower *lw, Node *n, const ConvParams *p) {
 
 /* ---- pools -------------------------------------------------------------------- */
 
-/* Cells of axis a that ONNX's average counts for window o. */
-static int64_t avg_count(const Ax *a, int64_t o) {
-  int64_t start = o * a->s - a->pb, end = start + a->k;
-  int64_t lo = a->cip ? -a->pb : 0, hi = a->cip ? a->in + a->pe : a->in;
-  if (start < lo)
-    start = lo;
-  if (end > hi)
-    end = hi;
-  return end > start ? end - start : 0;
-}
-
-/* After PAD(0) + VALID average (dividing by the whole window), the factor
- * per output position that gives ONNX's divisor; NULL when all are 1. */
-static Value *avg_correction(Lower *lw, const Ax ax[2], bool *needed) {
-  int64_t o0 = ax[0].out, o1 = ax[1].out;
-  float *f = arena_alloc(lw->cx->arena, sizeof(float) * (size_t)(o0 * o1), 16);
-  *needed = false;
-  if (!f) {
-    ctx_oom(lw->cx, "building an average-pool correction");
-    return NULL;
-  }
-  double area = (double)(ax[0].k * ax[1].k);
-  for (int64_t i = 0; i < o0; i++)
-    for (int64_t j = 0; j < o1; j++) {
-      double c = (double)(avg_count(&ax[0], i) * avg_count(&ax[1], j));
-      f[i * o1 + j] = c > 0 ? (float)(area / c) : 0.0f;
-      *needed = *needed || f[i * o1 + j] != 1.0f;
-    }
-  if (!*needed)
-    return NULL;
-  int64_t d[4] = {1, o0, o1, 1};
-  return lw_const(lw, "avg_divisor", DT_F32, 4, d, f);
-}
-
 /* One 2-D pooling stage of view v ([B, X, Y, C] of t) with window ax[0..1]
  * into out (a helper tensor when NULL).  nonneg: t holds no negative
  * value, so zeros may pad a max pool. */
-static Value *pool_stage(Lower *lw, Value *t, const int64_t v[4], Ax ax[2],
+static Value *pool_stage(Lower *lw, Value *t, const int64_t v[4], WinAxis ax[2],
                          bool is_max, bool nonneg, Value *out,
                          const char *sfx) {
   bool any_pad = ax[0].pb || ax[0].pe || ax[1].pb || ax[1].pe;
   bool cip = ax[0].cip || ax[1].cip;
   bool same_ok = is_max || !cip || !any_pad;
-  Ax orig[2] = {ax[0], ax[1]};
+  WinAxis orig[2] = {ax[0], ax[1]};
   int padding;
   bool padded, lowest = is_max && !nonneg;
   Value *in4 = padded_view(lw, t, v, ax, lowest, same_ok, &padding, &padded);
@@ -570,23 +400,15 @@ static Value *pool_stage(Lower *lw, Value *t, const int64_t v[4], Ax ax[2],
     return NULL;
   Value *scale = NULL;
   bool scaled = false;
-  if (!is_max && padded && !(scale = avg_correction(lw, orig, &scaled)) &&
-      scaled)
+  if (!is_max && padded &&
+      !(scale = pool_avg_correction(lw, orig, &scaled)) && scaled)
     return NULL;
   int64_t od[4] = {v[0], ax[0].out, ax[1].out, v[3]};
   Value *po = scaled || !out ? lw_tensor(lw, scaled ? "pool_sum" : sfx,
                                          t->dtype, 4, od)
                              : out;
-  Node *op = po ? lw_op(lw, is_max ? TFL_MAX_POOL_2D : TFL_AVERAGE_POOL_2D, 1,
-                        &in4, 1, &po)
-                : NULL;
-  if (!op)
+  if (!po || !pool_emit_2d(lw, is_max, in4, ax, padding, po))
     return NULL;
-  op->opt.padding = padding;
-  op->opt.stride_h = (int)ax[0].s;
-  op->opt.stride_w = (int)ax[1].s;
-  op->opt.filter_h = (int)ax[0].k;
-  op->opt.filter_w = (int)ax[1].k;
   if (!scaled)
     return po;
   Value *res = out ? out : lw_tensor(lw, sfx, t->dtype, 4, od);
@@ -594,7 +416,7 @@ static Value *pool_stage(Lower *lw, Value *t, const int64_t v[4], Ax ax[2],
   return res && lw_op(lw, TFL_MUL, 2, min, 1, &res) ? res : NULL;
 }
 
-static bool ax_trivial(const Ax *a) {
+static bool win_trivial(const WinAxis *a) {
   return a->k == 1 && a->s == 1 && a->pb == 0 && a->out == a->in;
 }
 
@@ -603,12 +425,12 @@ Status pool3d_lower(Lower *lw, Node *n, const PoolParams *p) {
   if (x->dtype != DT_F32)
     return lw_err(lw, O2L_ERR_UNSUPPORTED, "input type %s (float32 expected)",
                   dtype_name(x->dtype));
-  Ax ax[3];
+  WinAxis ax[3];
   for (int i = 0; i < 3; i++) {
     if (p->dilation[i] != 1)
       return lw_err(lw, O2L_ERR_UNSUPPORTED,
                     "dilated pooling has no TFLite equivalent");
-    Ax a = {p->in[i], p->kernel[i], p->stride[i], 1, p->pad_begin[i],
+    WinAxis a = {p->in[i], p->kernel[i], p->stride[i], 1, p->pad_begin[i],
             p->pad_end[i], p->out[i], !p->is_max && p->count_include_pad};
     ax[i] = a;
   }
@@ -616,20 +438,20 @@ Status pool3d_lower(Lower *lw, Node *n, const PoolParams *p) {
   if (!t)
     return failed(lw);
   int64_t N = p->batch, C = p->channels;
-  bool do_hw = !ax_trivial(&ax[1]) || !ax_trivial(&ax[2]);
-  bool do_d = !ax_trivial(&ax[0]);
+  bool do_hw = !win_trivial(&ax[1]) || !win_trivial(&ax[2]);
+  bool do_d = !win_trivial(&ax[0]);
   if (!do_hw && !do_d) {
     lw_alias(lw, y, x);
     return O2L_OK;
   }
   int64_t hw_out = ax[1].out * ax[2].out;
-  bool nonneg = nonnegative(lw, t); /* and so is a max pool of it */
+  bool nonneg = lw_nonnegative(lw, t); /* and so is a max pool of it */
   if (do_hw) {
     int64_t v[4] = {N * p->in[0], p->in[1], p->in[2], C};
-    Ax a2[2] = {ax[1], ax[2]};
+    WinAxis a2[2] = {ax[1], ax[2]};
     int64_t od[4] = {N * p->in[0], ax[1].out, ax[2].out, C};
     Value *out = NULL;
-    if (!do_d && !(out = out5(lw, y, 4, od)))
+    if (!do_d && !(out = conv_out_tensor(lw, y, 4, od)))
       return failed(lw);
     t = pool_stage(lw, t, v, a2, p->is_max, nonneg, out, "pool_hw");
     if (!t)
@@ -637,10 +459,10 @@ Status pool3d_lower(Lower *lw, Node *n, const PoolParams *p) {
   }
   if (do_d) {
     int64_t v[4] = {N, p->in[0], hw_out, C};
-    Ax a2[2] = {ax[0], AX_NONE};
+    WinAxis a2[2] = {ax[0], WIN_NONE};
     a2[1].in = a2[1].out = hw_out;
     int64_t od[4] = {N, ax[0].out, hw_out, C};
-    Value *out = out5(lw, y, 4, od);
+    Value *out = conv_out_tensor(lw, y, 4, od);
     if (!out || !pool_stage(lw, t, v, a2, p->is_max, nonneg, out, "pool_d"))
       return failed(lw);
   }
@@ -658,24 +480,8 @@ Status gpool3d_lower(Lower *lw, Node *n) {
   int64_t v[4] = {N, x->dims[2], x->dims[3] * x->dims[4], C};
   int64_t od[4] = {N, 1, 1, C};
   Value *in4 = lw_reshape(lw, t, 4, v, "view");
-  Value *out = out5(lw, y, 4, od);
-  if (!in4 || !out)
+  Value *out = conv_out_tensor(lw, y, 4, od);
+  if (!in4 || !out || pool_emit_global(lw, n->op, in4, out) != O2L_OK)
     return failed(lw);
-  if (n->op == OP_GlobalMaxPool) {
-    Node *op = lw_op(lw, TFL_MAX_POOL_2D, 1, &in4, 1, &out);
-    if (!op)
-      return failed(lw);
-    op->opt.padding = TFL_PAD_VALID;
-    op->opt.stride_h = op->opt.stride_w = 1;
-    op->opt.filter_h = (int)v[1];
-    op->opt.filter_w = (int)v[2];
-    return O2L_OK;
-  }
-  int32_t axes[2] = {1, 2};
-  Value *ins[2] = {in4, lw_const_i32(lw, "axes", 2, axes)};
-  Node *op = ins[1] ? lw_op(lw, TFL_MEAN, 2, ins, 1, &out) : NULL;
-  if (!op)
-    return failed(lw);
-  op->opt.keep_dims = true;
   return O2L_OK;
 }
