@@ -443,6 +443,37 @@ static Value *param_const(Lower *lw, Node *n, const NView *v, const NvDep *dep,
   return (mul ? one : zero) ? NULL : c;
 }
 
+/* How a normalization reads its Scale (input 1) and shift (input 2):
+ * constant ones become constants laid out like the view, element
+ * fn(ctx, coords) with ctx `scale` or `shift`, varying along the axes dep
+ * says; ones computed at run time are applied by affine_runtime along
+ * in_axis. */
+typedef struct NormAffine {
+  NvFn fn;
+  const void *scale, *shift;
+  NvDep dep;
+  int in_axis;
+} NormAffine;
+
+/* v normalized, then scaled and shifted as a says (P: x's axis order, for
+ * parameters computed at run time).  NULL on error. */
+static Value *normalize_affine(Lower *lw, Node *n, const NView *v, double eps,
+                               const NormAffine *a, const int *P,
+                               NormOut *no) {
+  bool runtime = has_runtime_param(n), e1 = false, e2 = false;
+  Value *scale = NULL, *shift = NULL;
+  if (!runtime) {
+    scale = param_const(lw, n, v, &a->dep, a->fn, a->scale, 1, true, &e1);
+    shift = param_const(lw, n, v, &a->dep, a->fn, a->shift, 2, false, &e2);
+  }
+  if (e1 || e2)
+    return NULL;
+  Value *y = normalize(lw, v, eps, scale, shift, runtime, no);
+  if (y && runtime)
+    y = affine_runtime(lw, n, y, P, a->in_axis);
+  return y;
+}
+
 static Status need_f32(Lower *lw, const Value *x) {
   if (x->dtype != DT_F32)
     return lw_err(lw, O2L_ERR_UNSUPPORTED, "%s input: only float32 is "
@@ -463,19 +494,9 @@ Status layernorm_lower(Lower *lw, Node *n) {
   TRY(nview_of(lw, x, x->rank, x->dims, red, &v, "LayerNormalization needs "
                "its input in an axis order", runtime ? P : NULL));
   BcastParam sc = {n->in[1], p.axis}, sh = {op_in(n, 2), p.axis};
-  bool e1 = false, e2 = false;
-  Value *scale = NULL, *shift = NULL;
-  if (!runtime) {
-    NvDep dep = nv_dep(x->rank, red);
-    scale = param_const(lw, n, &v, &dep, bcast_param, &sc, 1, true, &e1);
-    shift = param_const(lw, n, &v, &dep, bcast_param, &sh, 2, false, &e2);
-  }
-  if (e1 || e2)
-    return failed(lw);
+  NormAffine a = {bcast_param, &sc, &sh, nv_dep(x->rank, red), -1};
   NormOut no;
-  Value *y = normalize(lw, &v, p.epsilon, scale, shift, runtime, &no);
-  if (y && runtime)
-    y = affine_runtime(lw, n, y, P, -1);
+  Value *y = normalize_affine(lw, n, &v, p.epsilon, &a, P, &no);
   if (!y || !no.mean || !no.inv)
     return failed(lw);
   lw_set_layout(lw, n->out[0], y, &v.L);
@@ -506,25 +527,13 @@ Status instnorm_lower(Lower *lw, Node *n) {
   for (int a = 0; a < x->rank; a++)
     red[a] = a >= 2;
   mask[1] = true;
-  NvDep dep = nv_dep(x->rank, mask);
   NView v;
   int P[O2L_MAX_RANK];
   TRY(nview_of(lw, x, x->rank, x->dims, red, &v, "InstanceNormalization "
                "needs its input in an axis order", runtime ? P : NULL));
-  bool e1 = false, e2 = false;
-  Value *scale = NULL, *shift = NULL;
-  if (!runtime) {
-    scale = param_const(lw, n, &v, &dep, channel_param, n->in[1], 1, true,
-                        &e1);
-    shift = param_const(lw, n, &v, &dep, channel_param, n->in[2], 2, false,
-                        &e2);
-  }
-  if (e1 || e2)
-    return failed(lw);
+  NormAffine a = {channel_param, n->in[1], n->in[2], nv_dep(x->rank, mask), 1};
   NormOut no;
-  Value *y = normalize(lw, &v, p.epsilon, scale, shift, runtime, &no);
-  if (y && runtime)
-    y = affine_runtime(lw, n, y, P, 1);
+  Value *y = normalize_affine(lw, n, &v, p.epsilon, &a, P, &no);
   if (!y)
     return failed(lw);
   lw_set_layout(lw, n->out[0], y, &v.L);
@@ -572,18 +581,9 @@ Status groupnorm_lower(Lower *lw, Node *n) {
                    p.per_group};
   GroupParam sh = sc;
   sh.p = n->in[2];
-  bool e1 = false, e2 = false;
-  Value *scale = NULL, *shift = NULL;
-  if (!runtime) {
-    scale = param_const(lw, n, &v, &dep, group_param, &sc, 1, true, &e1);
-    shift = param_const(lw, n, &v, &dep, group_param, &sh, 2, false, &e2);
-  }
-  if (e1 || e2)
-    return failed(lw);
+  NormAffine a = {group_param, &sc, &sh, dep, 1};
   NormOut no;
-  Value *y = normalize(lw, &v, p.epsilon, scale, shift, runtime, &no);
-  if (y && runtime)
-    y = affine_runtime(lw, n, y, P, 1);
+  Value *y = normalize_affine(lw, n, &v, p.epsilon, &a, P, &no);
   if (!y)
     return failed(lw);
   lw_set_layout(lw, n->out[0], y, &v.L);
