@@ -275,8 +275,6 @@ static Value *conv_filter(Lower *lw, Value *w, const ConvParams *p) {
 Status conv_lower(Lower *lw, Node *n) {
   ConvParams p;
   TRY(conv_params(lw->cx, lw->src, n, &p));
-  if (p.nsp > 2)
-    return conv3d_lower(lw, n, &p);
   Value *x = n->in[0], *w = n->in[1], *y = n->out[0];
   if (!value_is_const(w))
     return lw_err(lw, O2L_ERR_UNSUPPORTED, "the weight '%s' is computed at "
@@ -284,6 +282,8 @@ Status conv_lower(Lower *lw, Node *n) {
   if (x->dtype != DT_F32)
     return lw_err(lw, O2L_ERR_UNSUPPORTED, "input type %s (float32 expected)",
                   dtype_name(x->dtype));
+  if (p.nsp > 2)
+    return conv3d_lower(lw, n, &p);
   WinAxis ax[2];
   conv_axes(&p, ax);
   int padding = win_choose_padding(ax, 2, true);

@@ -81,6 +81,7 @@ Status pool_emit_global(Lower *lw, int onnx_op, Value *in4, Value *out);
 
 /* ---- 3-D feature maps (lower_conv3d.c) ------------------------------------ */
 
+/* conv_lower has checked that the weights are constant and X float32. */
 Status conv3d_lower(Lower *lw, Node *n, const ConvParams *p);
 Status convt3d_lower(Lower *lw, Node *n, const ConvParams *p);
 Status pool3d_lower(Lower *lw, Node *n, const PoolParams *p);

@@ -284,13 +284,7 @@ static Status conv3d_taps(Lower *lw, Node *n, const ConvParams *p, Value *x5) {
 }
 
 Status conv3d_lower(Lower *lw, Node *n, const ConvParams *p) {
-  Value *x = n->in[0], *w = n->in[1];
-  if (!value_is_const(w))
-    return lw_err(lw, O2L_ERR_UNSUPPORTED, "the weight '%s' is computed at "
-                  "run time; only constant weights are supported", w->name);
-  if (x->dtype != DT_F32)
-    return lw_err(lw, O2L_ERR_UNSUPPORTED, "input type %s (float32 expected)",
-                  dtype_name(x->dtype));
+  Value *x = n->in[0];
   if (p->has_bias && !value_is_const(n->in[2]))
     return lw_err(lw, O2L_ERR_UNSUPPORTED, "the bias is computed at run time; "
                   "only constant biases are supported");
