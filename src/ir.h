@@ -141,6 +141,9 @@ int graph_dce(Graph *g);
 void graph_replace_uses(Graph *g, Value *from, Value *to);
 /* Nodes that read v, written into out (up to max); returns the count. */
 int graph_consumers(const Graph *g, const Value *v, Node **out, int max);
+/* Replaces n's inputs by in[0..nin) (the list is copied into the arena);
+ * false when out of memory, n unchanged (the caller records the error). */
+bool node_set_inputs(Graph *g, Node *n, int nin, Value *const *in);
 
 /* ---- value helpers ---------------------------------------------------- */
 

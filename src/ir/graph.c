@@ -115,6 +115,17 @@ Node *graph_add_node(Ctx *cx, Graph *g, int op, const char *name, int nin,
   return n;
 }
 
+bool node_set_inputs(Graph *g, Node *n, int nin, Value *const *in) {
+  Value **ins = arena_alloc(g->arena, sizeof(Value *) * (size_t)(nin + 1), 8);
+  if (!ins)
+    return false;
+  if (nin)
+    memcpy(ins, in, sizeof(Value *) * (size_t)nin);
+  n->in = ins;
+  n->nin = nin;
+  return true;
+}
+
 static Status set_list(Ctx *cx, Graph *g, Value ***dst, int *count, int n,
                        Value *const *v) {
   Value **arr = arena_alloc(g->arena, sizeof(Value *) * (size_t)(n + 1), 8);
@@ -368,62 +379,58 @@ const int64_t *node_attr_ints(const Node *n, const char *name, int *count) {
   return a->ints;
 }
 
-/* The attribute slot for name, appended when missing (NULL on OOM). */
-static Attr *attr_slot(Ctx *cx, Node *n, const char *name) {
-  for (int i = 0; i < n->nattrs; i++)
+/* The attribute slot for name, appended when missing, emptied and given
+ * type t (NULL on OOM). */
+static Attr *attr_slot(Ctx *cx, Node *n, const char *name, AttrType t) {
+  Attr *slot = NULL;
+  for (int i = 0; i < n->nattrs && !slot; i++)
     if (strcmp(n->attrs[i].name, name) == 0)
-      return &n->attrs[i];
-  Attr *a = arena_alloc(cx->arena, sizeof(Attr) * (size_t)(n->nattrs + 1), 8);
-  const char *nm = arena_strdup(cx->arena, name);
-  if (!a || !nm) {
-    ctx_oom(cx, "setting an attribute");
-    return NULL;
+      slot = &n->attrs[i];
+  if (!slot) {
+    Attr *a = arena_alloc(cx->arena, sizeof(Attr) * (size_t)(n->nattrs + 1), 8);
+    const char *nm = arena_strdup(cx->arena, name);
+    if (!a || !nm) {
+      ctx_oom(cx, "setting an attribute");
+      return NULL;
+    }
+    if (n->nattrs)
+      memcpy(a, n->attrs, sizeof(Attr) * (size_t)n->nattrs);
+    n->attrs = a;
+    slot = &a[n->nattrs++];
+    slot->name = nm;
   }
-  if (n->nattrs)
-    memcpy(a, n->attrs, sizeof(Attr) * (size_t)n->nattrs);
-  n->attrs = a;
-  Attr *slot = &a[n->nattrs++];
+  const char *nm = slot->name;
+  memset(slot, 0, sizeof *slot);
   slot->name = nm;
+  slot->type = t;
   return slot;
 }
 
 Status node_set_attr_ints(Ctx *cx, Node *n, const char *name,
                           const int64_t *v, int count) {
   int64_t *copy = arena_alloc(cx->arena, sizeof(int64_t) * (size_t)(count + 1), 8);
-  Attr *a = copy ? attr_slot(cx, n, name) : NULL;
+  Attr *a = copy ? attr_slot(cx, n, name, AT_INTS) : NULL;
   if (!a)
     return ctx_oom(cx, "setting an attribute");
   if (count)
     memcpy(copy, v, sizeof(int64_t) * (size_t)count);
-  const char *nm = a->name;
-  memset(a, 0, sizeof *a);
-  a->name = nm;
-  a->type = AT_INTS;
   a->ints = copy;
   a->n = count;
   return O2L_OK;
 }
 
 Status node_set_attr_int(Ctx *cx, Node *n, const char *name, int64_t v) {
-  Attr *a = attr_slot(cx, n, name);
+  Attr *a = attr_slot(cx, n, name, AT_INT);
   if (!a)
     return cx->status;
-  const char *nm = a->name;
-  memset(a, 0, sizeof *a);
-  a->name = nm;
-  a->type = AT_INT;
   a->i = v;
   return O2L_OK;
 }
 
 Status node_set_attr_float(Ctx *cx, Node *n, const char *name, float v) {
-  Attr *a = attr_slot(cx, n, name);
+  Attr *a = attr_slot(cx, n, name, AT_FLOAT);
   if (!a)
     return cx->status;
-  const char *nm = a->name;
-  memset(a, 0, sizeof *a);
-  a->name = nm;
-  a->type = AT_FLOAT;
   a->f = v;
   return O2L_OK;
 }

@@ -122,14 +122,11 @@ static Value *channel_const(Ctx *cx, Graph *g, const Node *n, const char *what,
 }
 
 /* n (the Concat) becomes op(a, b). */
-static Status set_binary(Ctx *cx, Node *n, int op, const char *type, Value *a,
-                         Value *b) {
-  Value **in = arena_alloc(cx->arena, sizeof(Value *) * 2, 8);
-  if (!in)
+static Status set_binary(Ctx *cx, Graph *g, Node *n, int op, const char *type,
+                         Value *a, Value *b) {
+  Value *in[2] = {a, b};
+  if (!node_set_inputs(g, n, 2, in))
     return ctx_oom(cx, "merging per-channel affine maps");
-  in[0] = a, in[1] = b;
-  n->in = in;
-  n->nin = 2;
   n->op = op;
   n->op_type = type;
   n->nattrs = 0;
@@ -150,12 +147,12 @@ static Status rewrite(Ctx *cx, Graph *g, Node *n, Value *x, int a,
   if ((mul && !sc) || (add && !sh))
     return ctx_oom(cx, "merging per-channel affine maps");
   if (!mul && !add) {
-    TRY(set_binary(cx, n, OP_Identity, "Identity", x, NULL));
+    TRY(set_binary(cx, g, n, OP_Identity, "Identity", x, NULL));
     n->nin = 1;
     return O2L_OK;
   }
   if (!add)
-    return set_binary(cx, n, OP_Mul, "Mul", x, sc);
+    return set_binary(cx, g, n, OP_Mul, "Mul", x, sc);
   Value *in = x;
   if (mul) {
     const char *name = arena_printf(cx->arena, "%s/scaled", n->name);
@@ -166,7 +163,7 @@ static Status rewrite(Ctx *cx, Graph *g, Node *n, Value *x, int a,
       return cx->status ? cx->status : ctx_oom(cx, "merging affine maps");
     m->op_type = "Mul";
   }
-  return set_binary(cx, n, OP_Add, "Add", in, sh);
+  return set_binary(cx, g, n, OP_Add, "Add", in, sh);
 }
 
 /* Concat n as X * S + T, or false. */

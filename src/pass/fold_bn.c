@@ -158,18 +158,9 @@ static Status fold_one(Ctx *cx, Graph *g, Node *bn, Node *p) {
   }
   Value *nw = scaled_weights(cx, g, w, s, ch, group);
   Value *nb = folded_bias(cx, g, p, b, bscale, s, t, c);
-  if (!nw || !nb)
+  Value *in[3] = {p->in[0], nw, nb};
+  if (!nw || !nb || !node_set_inputs(g, p, 3, in))
     return ctx_oom(cx, "folding BatchNormalization");
-  if (p->nin < 3) {
-    Value **in = arena_alloc(cx->arena, sizeof(Value *) * 3, 8);
-    if (!in)
-      return ctx_oom(cx, "folding BatchNormalization");
-    in[0] = p->in[0];
-    p->in = in;
-    p->nin = 3;
-  }
-  p->in[1] = nw;
-  p->in[2] = nb;
   if (p->op == OP_Gemm)
     TRY(node_set_attr_float(cx, p, "beta", 1.0f));
   /* The producer now writes the BN's output value. */

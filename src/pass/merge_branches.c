@@ -149,18 +149,9 @@ static Status install(Ctx *cx, Graph *g, Node *c, Node *add, float *w,
   Value *nb = bn ? graph_add_const(cx, g, bn, DT_F32, 1, bd, b,
                                    sizeof(float) * (size_t)p->out_ch)
                  : NULL;
-  if (!nw || !nb)
+  Value *in[3] = {c->in[0], nw, nb};
+  if (!nw || !nb || !node_set_inputs(g, c, 3, in))
     return ctx_oom(cx, "merging parallel convolutions");
-  if (c->nin < 3) {
-    Value **in = arena_alloc(cx->arena, sizeof(Value *) * 3, 8);
-    if (!in)
-      return ctx_oom(cx, "merging parallel convolutions");
-    in[0] = c->in[0];
-    c->in = in;
-    c->nin = 3;
-  }
-  c->in[1] = nw;
-  c->in[2] = nb;
   c->out[0] = add->out[0];
   add->dead = true;
   return O2L_OK;

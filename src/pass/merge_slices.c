@@ -52,13 +52,9 @@ static Status merge(Ctx *cx, Graph *g, Node *outer, Node *inner,
   Value *ve = i64_const(cx, g, outer, "ends", r, en);
   Value *va = i64_const(cx, g, outer, "axes", r, ax);
   Value *vp = i64_const(cx, g, outer, "steps", r, sp);
-  Value **in = arena_alloc(cx->arena, sizeof(Value *) * 5, 8);
-  if (!vs || !ve || !va || !vp || !in)
+  Value *in[5] = {inner->in[0], vs, ve, va, vp};
+  if (!vs || !ve || !va || !vp || !node_set_inputs(g, outer, 5, in))
     return ctx_oom(cx, "merging Slices");
-  in[0] = inner->in[0];
-  in[1] = vs, in[2] = ve, in[3] = va, in[4] = vp;
-  outer->in = in;
-  outer->nin = 5;
   *done = true;
   return O2L_OK;
 }

@@ -76,23 +76,18 @@ static void fuse_biases(Ctx *cx, Graph *g) {
       if (old && (!value_is_const(old) || old->dtype != DT_F32 ||
                   value_numel(old) != c))
         continue;
-      Value **in = arena_alloc(cx->arena, sizeof(Value *) * 3, 8);
       float *sum = arena_alloc(cx->arena, sizeof(float) * (size_t)c, 16);
       int64_t d[1] = {c};
-      if (!in || !sum)
+      if (!sum)
         return; /* out of memory: leave the ADD, the graph stays right */
       for (int64_t k = 0; k < c; k++)
         sum[k] = load_f32(b->data, (size_t)k) +
                  (old ? load_f32(old->data, (size_t)k) : 0.0f);
       Value *bias = graph_add_const(cx, g, b->name, DT_F32, 1, d, sum,
                                     sizeof(float) * (size_t)c);
-      if (!bias)
+      Value *in[3] = {p->in[0], p->in[1], bias};
+      if (!bias || !node_set_inputs(g, p, 3, in))
         return;
-      in[0] = p->in[0];
-      in[1] = p->in[1];
-      in[2] = bias;
-      p->in = in;
-      p->nin = 3;
       p->out[0] = a->out[0];
       a->dead = true;
       graph_uses(g);
