@@ -47,6 +47,11 @@ Status lw_err(Lower *lw, Status code, const char *fmt, ...) {
   return ctx_err(lw->cx, code, "%s", msg);
 }
 
+Status lw_failed(Lower *lw) {
+  return lw->cx->status ? lw->cx->status
+                        : lw_err(lw, O2L_ERR_INTERNAL, "lowering failed");
+}
+
 /* ---- naming ------------------------------------------------------------- */
 
 static const char *cur_base_name(Lower *lw) {
@@ -577,6 +582,12 @@ Value *lw_in_any(Lower *lw, Value *v, const int *fallback, int *perm,
       perm_identity(v->rank, perm);
   }
   return lw_in_perm(lw, v, perm, 0, NULL, why);
+}
+
+Value *lw_in_own_order(Lower *lw, Value *v, int *perm, const char *why) {
+  int fallback[O2L_MAX_RANK];
+  perm_channels_last(v->rank, fallback);
+  return lw_in_any(lw, v, fallback, perm, why);
 }
 
 /* ---- recording outputs ---------------------------------------------------- */

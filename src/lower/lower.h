@@ -65,6 +65,8 @@ bool lw_perm_of(Lower *lw, Value *v, int *perm);
  * to perm. */
 Value *lw_in_any(Lower *lw, Value *v, const int *fallback, int *perm,
                  const char *why);
+/* lw_in_any falling back to channels-last (rank >= 3) or plain order. */
+Value *lw_in_own_order(Lower *lw, Value *v, int *perm, const char *why);
 const Layout *lw_layout(Lower *lw, Value *v);
 /* The tensor holding v as it is, whatever its order (operators that do
  * not care about axes: unary elementwise).  Pair with lw_set_layout(out,
@@ -145,6 +147,9 @@ void lw_alias(Lower *lw, Value *v, Value *src);
 /* Errors naming the current node: "Conv 'conv1': ...". */
 Status lw_err(Lower *lw, Status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The status a builder that returned NULL recorded, or an internal error
+ * when it recorded none. */
+Status lw_failed(Lower *lw);
 
 /* Drives the whole lowering: src (an ONNX graph after the passes) to a new
  * TFLite graph in *out. */

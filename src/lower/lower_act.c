@@ -21,11 +21,6 @@
 #include "lower/lower.h"
 #include "ops/opattr.h"
 
-static Status failed(Lower *lw) {
-  return lw->cx->status ? lw->cx->status
-                        : lw_err(lw, O2L_ERR_INTERNAL, "lowering failed");
-}
-
 /* A chain of elementwise steps on tensors shaped like the input; the step
  * whose suffix is NULL writes the node's output. */
 typedef struct Steps {
@@ -117,7 +112,7 @@ static Status act_chain(Lower *lw, Node *n, const ActParams *p, Steps *s,
     Node *op;
     Value *out = like(s, NULL, DT_F32);
     if (!out || !(op = lw_op(lw, TFL_GELU, 1, &x, 1, &out)))
-      return failed(lw);
+      return lw_failed(lw);
     op->opt.approximate = p->gelu_tanh;
     *y = out;
     return O2L_OK;
@@ -145,7 +140,7 @@ static Status act_chain(Lower *lw, Node *n, const ActParams *p, Steps *s,
     Value *out = like(s, NULL, DT_F32);
     Value *in[3] = {above, x, k(s, "zero", 0.0f)};
     if (!s->ok || !above || !out || !lw_op(lw, TFL_SELECT_V2, 3, in, 1, &out))
-      return failed(lw);
+      return lw_failed(lw);
     *y = out;
     return O2L_OK;
   }
@@ -158,7 +153,7 @@ static Status act_chain(Lower *lw, Node *n, const ActParams *p, Steps *s,
   default:
     return lw_err(lw, O2L_ERR_INTERNAL, "not an activation of lower_act.c");
   }
-  return s->ok && *y ? O2L_OK : failed(lw);
+  return s->ok && *y ? O2L_OK : lw_failed(lw);
 }
 
 Status act_lower(Lower *lw, Node *n) {
@@ -170,7 +165,7 @@ Status act_lower(Lower *lw, Node *n) {
                   "supported", dtype_name(x->dtype));
   Steps s = {lw, lw_in_asis(lw, x), true, NULL, NULL};
   if (!s.x)
-    return failed(lw);
+    return lw_failed(lw);
   Value *out = NULL;
   TRY(act_chain(lw, n, &p, &s, &out));
   /* The output keeps the input's order (and its axis-order hint). */

@@ -28,7 +28,7 @@
 #include "lower/lower_conv.h"
 #include "ops/opattr.h"
 
-/* ---- window geometry ------------------------------------------------------ */
+/* ---- window geometry ----------------------------------------------------- */
 
 static int64_t win_effk(const WinAxis *a) { return (a->k - 1) * a->d + 1; }
 
@@ -84,7 +84,7 @@ bool tconv_fits_valid(const WinAxis *a) {
   return a->pb == 0 && a->out == tconv_full(a);
 }
 
-/* ---- builders ---------------------------------------------------------------- */
+/* ---- builders ------------------------------------------------------------ */
 
 Value *conv_emit_pad(Lower *lw, Value *t, const int64_t *before,
                      const int64_t *after, bool lowest, const char *sfx) {
@@ -219,7 +219,7 @@ Status pool_emit_global(Lower *lw, int onnx_op, Value *in4, Value *out) {
   return O2L_OK;
 }
 
-/* ---- shared: the feature-map input ---------------------------------------- */
+/* ---- shared: the feature-map input --------------------------------------- */
 
 /* Input 0 as NHWC [N, H, W, C] (1-D maps: [N, 1, L, C]). */
 static Value *feature_map(Lower *lw, Value *x, int nsp, const char *why) {
@@ -303,7 +303,7 @@ Status conv_lower(Lower *lw, Node *n) {
   return O2L_OK;
 }
 
-/* ---- ConvTranspose -------------------------------------------------------- */
+/* ---- ConvTranspose ------------------------------------------------------- */
 
 Status convt_lower(Lower *lw, Node *n) {
   ConvParams p;
@@ -397,7 +397,7 @@ Status convt_lower(Lower *lw, Node *n) {
   return O2L_OK;
 }
 
-/* ---- pools ---------------------------------------------------------------- */
+/* ---- pools --------------------------------------------------------------- */
 
 Status pool_lower(Lower *lw, Node *n) {
   PoolParams p;
@@ -464,7 +464,7 @@ Status gpool_lower(Lower *lw, Node *n) {
   return pool_emit_global(lw, n->op, in, out);
 }
 
-/* ---- dense layers ---------------------------------------------------------- */
+/* ---- dense layers -------------------------------------------------------- */
 
 static inline float ld_f32(const void *p, size_t i) {
   float v;

@@ -11,7 +11,7 @@
 #include "lower/lower.h"
 #include "ops/opattr.h"
 
-/* ---- window geometry (lower_conv.c) --------------------------------------- */
+/* ---- window geometry (lower_conv.c) -------------------------------------- */
 
 /* One spatial axis of an operator's window, in ONNX terms. */
 typedef struct WinAxis {
@@ -51,7 +51,7 @@ bool tconv_fits_valid(const WinAxis *a);
 /* The full (VALID) output size of a transposed convolution along a. */
 int64_t tconv_full(const WinAxis *a);
 
-/* ---- builders (lower_conv.c); NULL on error (recorded) ---------------------- */
+/* ---- builders (lower_conv.c); NULL on error (recorded) ------------------- */
 
 /* PAD (zeros), or PADV2 with the lowest float when `lowest`, of t by
  * before[i] / after[i] cells on each axis; the result is named by sfx. */
@@ -79,7 +79,7 @@ Value *pool_avg_correction(Lower *lw, const WinAxis ax[2], bool *needed);
  * REDUCE_MAX) or GlobalAveragePool (MEAN over H, W) of in4 into out. */
 Status pool_emit_global(Lower *lw, int onnx_op, Value *in4, Value *out);
 
-/* ---- 3-D feature maps (lower_conv3d.c) ------------------------------------ */
+/* ---- 3-D feature maps (lower_conv3d.c) ----------------------------------- */
 
 /* conv_lower has checked that the weights are constant and X float32. */
 Status conv3d_lower(Lower *lw, Node *n, const ConvParams *p);

@@ -38,11 +38,6 @@
 
 /* ---- small builders ----------------------------------------------------------- */
 
-static Status failed(Lower *lw) {
-  return lw->cx->status ? lw->cx->status
-                        : lw_err(lw, O2L_ERR_INTERNAL, "lowering failed");
-}
-
 /* x as [N, D, H, W, C]. */
 static Value *map5(Lower *lw, Value *x, const char *why) {
   int perm[O2L_MAX_RANK];
@@ -112,9 +107,9 @@ static Value *filter_2d(Lower *lw, Value *w, const ConvParams *p, View2 v,
 /* The map t as the 4-D view v = [B, X, Y, C] with the 2-D window ax2,
  * padded explicitly when SAME/VALID do not fit (*padded then set, and ax2
  * updated to the padded input); *padding gets SAME or VALID. */
-static Value *padded_view(Lower *lw, Value *t, const int64_t v[4], WinAxis ax2[2],
-                          bool lowest, bool same_ok, int *padding,
-                          bool *padded) {
+static Value *padded_view(Lower *lw, Value *t, const int64_t v[4],
+                          WinAxis ax2[2], bool lowest, bool same_ok,
+                          int *padding, bool *padded) {
   Value *in4 = lw_reshape(lw, t, 4, v, "view");
   *padding = win_choose_padding(ax2, 2, same_ok);
   *padded = *padding < 0;
@@ -161,7 +156,7 @@ static Status conv3d_as_2d(Lower *lw, Node *n, const ConvParams *p, Value *x5,
   Value *out = conv_out_tensor(lw, n->out[0], 4, od);
   if (!conv_emit_2d(lw, p, in4, filter_2d(lw, n->in[1], p, v, 0),
                    conv_bias_f32(lw, n, p->out_ch), ax2, padding, out))
-    return failed(lw);
+    return lw_failed(lw);
   return O2L_OK;
 }
 
@@ -184,11 +179,11 @@ static Status conv3d_full(Lower *lw, Node *n, const ConvParams *p, Value *x5) {
   int64_t od[5] = {p->batch, p->out[0], p->out[1], p->out[2], p->out_ch};
   Value *out = conv_out_tensor(lw, n->out[0], 5, od);
   if (!x5 || !filter || (p->has_bias && !bias) || !out)
-    return failed(lw);
+    return lw_failed(lw);
   Value *ins[3] = {x5, filter, bias};
   Node *op = lw_op(lw, TFL_CONV_3D, bias ? 3 : 2, ins, 1, &out);
   if (!op)
-    return failed(lw);
+    return lw_failed(lw);
   op->opt.padding = padding;
   op->opt.stride_d = (int)ax[0].s;
   op->opt.stride_h = (int)ax[1].s;
@@ -236,11 +231,12 @@ static Status conv3d_taps(Lower *lw, Node *n, const ConvParams *p, Value *x5) {
     bool hwpad = padding < 0;
     int64_t before[5] = {0, ax[0].pb, hwpad ? hw[0].pb : 0,
                          hwpad ? hw[1].pb : 0, 0};
-    int64_t after[5] = {0, win_pad_after(&ax[0]), hwpad ? win_pad_after(&hw[0]) : 0,
+    int64_t after[5] = {0, win_pad_after(&ax[0]),
+                        hwpad ? win_pad_after(&hw[0]) : 0,
                         hwpad ? win_pad_after(&hw[1]) : 0, 0};
     x5 = conv_emit_pad(lw, x5, before, after, false, "padded");
     if (!x5)
-      return failed(lw);
+      return lw_failed(lw);
     if (hwpad) {
       padding = TFL_PAD_VALID;
       for (int i = 0; i < 2; i++) {
@@ -254,7 +250,7 @@ static Status conv3d_taps(Lower *lw, Node *n, const ConvParams *p, Value *x5) {
   Value *acc = NULL, *zero = kd > 1 ? zeros_f32(lw, "zero_bias", p->out_ch)
                                     : NULL;
   if (kd > 1 && !zero)
-    return failed(lw);
+    return lw_failed(lw);
   for (int64_t j = 0; j < kd; j++) {
     Value *tap = depth_tap(lw, x5, &ax[0], j);
     int64_t v[4] = {N * Do, hw[0].in, hw[1].in, p->in_ch};
@@ -266,7 +262,7 @@ static Status conv3d_taps(Lower *lw, Node *n, const ConvParams *p, Value *x5) {
                                      DT_F32, 4, od);
     if (!conv_emit_2d(lw, p, in4, filter_2d(lw, n->in[1], p, VIEW_HW, j), bias,
                      hw, padding, out))
-      return failed(lw);
+      return lw_failed(lw);
     if (acc) {
       Value *sum = j == kd - 1
                        ? conv_out_tensor(lw, n->out[0], 4, od)
@@ -275,7 +271,7 @@ static Status conv3d_taps(Lower *lw, Node *n, const ConvParams *p, Value *x5) {
                                    DT_F32, 4, od);
       Value *ins[2] = {acc, out};
       if (!sum || !lw_op(lw, TFL_ADD, 2, ins, 1, &sum))
-        return failed(lw);
+        return lw_failed(lw);
       out = sum;
     }
     acc = out;
@@ -290,7 +286,7 @@ Status conv3d_lower(Lower *lw, Node *n, const ConvParams *p) {
                   "only constant biases are supported");
   Value *x5 = map5(lw, x, "convolution reads channels-last");
   if (!x5)
-    return failed(lw);
+    return lw_failed(lw);
   bool d_trivial = p->kernel[0] == 1 && p->stride[0] == 1 &&
                    p->pad_begin[0] == 0 && p->out[0] == p->in[0];
   bool hw_trivial = true;
@@ -352,11 +348,11 @@ Status convt3d_lower(Lower *lw, Node *n, const ConvParams *p) {
   Value *out = crop ? lw_tensor(lw, "full", y->dtype, 5, od)
                     : conv_out_tensor(lw, y, 5, od);
   if (!x5 || !filter || (p->has_bias && !bias) || !osc || !out)
-    return failed(lw);
+    return lw_failed(lw);
   Value *ins[4] = {osc, filter, x5, bias};
   Node *op = lw_op(lw, TFL_CONV_3D_TRANSPOSE, bias ? 4 : 3, ins, 1, &out);
   if (!op)
-    return failed(lw);
+    return lw_failed(lw);
   op->opt.padding = valid ? TFL_PAD_VALID : same ? TFL_PAD_SAME : TFL_PAD_VALID;
   op->opt.stride_d = (int)p->stride[0];
   op->opt.stride_h = (int)p->stride[1];
@@ -371,7 +367,7 @@ Status convt3d_lower(Lower *lw, Node *n, const ConvParams *p) {
                    lw_const_i32(lw, "size", 5, size)};
   Value *res = conv_out_tensor(lw, y, 5, rd);
   if (!sin[1] || !sin[2] || !res || !lw_op(lw, TFL_SLICE, 3, sin, 1, &res))
-    return failed(lw);
+    return lw_failed(lw);
   return O2L_OK;
 }
 
@@ -380,8 +376,8 @@ Status convt3d_lower(Lower *lw, Node *n, const ConvParams *p) {
 /* One 2-D pooling stage of view v ([B, X, Y, C] of t) with window ax[0..1]
  * into out (a helper tensor when NULL).  nonneg: t holds no negative
  * value, so zeros may pad a max pool. */
-static Value *pool_stage(Lower *lw, Value *t, const int64_t v[4], WinAxis ax[2],
-                         bool is_max, bool nonneg, Value *out,
+static Value *pool_stage(Lower *lw, Value *t, const int64_t v[4],
+                         WinAxis ax[2], bool is_max, bool nonneg, Value *out,
                          const char *sfx) {
   bool any_pad = ax[0].pb || ax[0].pe || ax[1].pb || ax[1].pe;
   bool cip = ax[0].cip || ax[1].cip;
@@ -430,7 +426,7 @@ Status pool3d_lower(Lower *lw, Node *n, const PoolParams *p) {
   }
   Value *t = map5(lw, x, "pooling reads channels-last");
   if (!t)
-    return failed(lw);
+    return lw_failed(lw);
   int64_t N = p->batch, C = p->channels;
   bool do_hw = !win_trivial(&ax[1]) || !win_trivial(&ax[2]);
   bool do_d = !win_trivial(&ax[0]);
@@ -446,10 +442,10 @@ Status pool3d_lower(Lower *lw, Node *n, const PoolParams *p) {
     int64_t od[4] = {N * p->in[0], ax[1].out, ax[2].out, C};
     Value *out = NULL;
     if (!do_d && !(out = conv_out_tensor(lw, y, 4, od)))
-      return failed(lw);
+      return lw_failed(lw);
     t = pool_stage(lw, t, v, a2, p->is_max, nonneg, out, "pool_hw");
     if (!t)
-      return failed(lw);
+      return lw_failed(lw);
   }
   if (do_d) {
     int64_t v[4] = {N, p->in[0], hw_out, C};
@@ -458,7 +454,7 @@ Status pool3d_lower(Lower *lw, Node *n, const PoolParams *p) {
     int64_t od[4] = {N, ax[0].out, hw_out, C};
     Value *out = conv_out_tensor(lw, y, 4, od);
     if (!out || !pool_stage(lw, t, v, a2, p->is_max, nonneg, out, "pool_d"))
-      return failed(lw);
+      return lw_failed(lw);
   }
   return O2L_OK;
 }
@@ -469,13 +465,13 @@ Status gpool3d_lower(Lower *lw, Node *n) {
   Value *x = n->in[0], *y = n->out[0];
   Value *t = map5(lw, x, "pooling reads channels-last");
   if (!t)
-    return failed(lw);
+    return lw_failed(lw);
   int64_t N = x->dims[0], C = x->dims[1];
   int64_t v[4] = {N, x->dims[2], x->dims[3] * x->dims[4], C};
   int64_t od[4] = {N, 1, 1, C};
   Value *in4 = lw_reshape(lw, t, 4, v, "view");
   Value *out = conv_out_tensor(lw, y, 4, od);
   if (!in4 || !out || pool_emit_global(lw, n->op, in4, out) != O2L_OK)
-    return failed(lw);
+    return lw_failed(lw);
   return O2L_OK;
 }

@@ -18,11 +18,6 @@
 #include "lower/lower.h"
 #include "ops/opattr.h"
 
-static Status failed(Lower *lw) {
-  return lw->cx->status ? lw->cx->status
-                        : lw_err(lw, O2L_ERR_INTERNAL, "lowering failed");
-}
-
 static int pos_in(const char *term, char c) {
   const char *p = strchr(term, c);
   return p ? (int)(p - term) : -1;
@@ -52,7 +47,7 @@ static Status einsum_transpose(Lower *lw, Node *n, const EinsumParams *p) {
   if (value_is_const(x)) {
     Value *c = lw_in_perm(lw, x, t, 0, NULL, NULL);
     if (!c)
-      return failed(lw);
+      return lw_failed(lw);
     lw_set_perm(lw, y, c, NULL);
     return O2L_OK;
   }
@@ -60,14 +55,14 @@ static Status einsum_transpose(Lower *lw, Node *n, const EinsumParams *p) {
   if (layout_transpose(lw_layout(lw, x), x->rank, x->dims, t, &Y)) {
     Value *a = lw_in_asis(lw, x);
     if (!a)
-      return failed(lw);
+      return lw_failed(lw);
     lw_set_layout(lw, y, a, &Y);
     return O2L_OK;
   }
   Value *a = lw_in_plain(lw, x, 0, NULL, "Einsum transpose of data in no "
                          "axis order");
   if (!a)
-    return failed(lw);
+    return lw_failed(lw);
   int inv[O2L_MAX_RANK];
   perm_invert(x->rank, t, inv);
   lw_set_perm(lw, y, a, inv);
@@ -131,7 +126,7 @@ Status einsum_lower(Lower *lw, Node *n) {
       Node *fc = a && w && out ? lw_op(lw, TFL_FULLY_CONNECTED, 3, in, 1, &out)
                                : NULL;
       if (!fc)
-        return failed(lw);
+        return lw_failed(lw);
       lw_set_perm(lw, y, out, q);
       return O2L_OK;
     }
@@ -147,7 +142,7 @@ Status einsum_lower(Lower *lw, Node *n) {
   Value *in[2] = {a, b};
   Node *mm = a && b && out ? lw_op(lw, TFL_BATCH_MATMUL, 2, in, 1, &out) : NULL;
   if (!mm)
-    return failed(lw);
+    return lw_failed(lw);
   mm->opt.adj_x = adj_x;
   mm->opt.adj_y = adj_y;
   lw_set_perm(lw, y, out, q);

@@ -81,11 +81,6 @@ static Status need_type(Lower *lw, DType t, TflOp op) {
 
 /* ---- small builders -------------------------------------------------------- */
 
-static Status failed(Lower *lw) {
-  return lw->cx->status ? lw->cx->status
-                        : lw_err(lw, O2L_ERR_INTERNAL, "lowering failed");
-}
-
 /* Rank-0 constant of type t (a float32, an integer or a bool). */
 static Value *scalar_const(Lower *lw, const char *suffix, DType t, double v) {
   unsigned char buf[8] = {0};
@@ -309,7 +304,7 @@ static Status pow_lower(Lower *lw, Node *n, const Frame *F) {
       Value *a = frame_in(lw, F, x);
       Value *out = frame_out(lw, F, NULL, dt);
       if (!(op == TFL_MUL ? emit2(lw, op, a, a, out) : emit1(lw, op, a, out)))
-        return failed(lw);
+        return lw_failed(lw);
       frame_set(lw, F, y, out);
       return O2L_OK;
     }
@@ -342,7 +337,7 @@ static Status pow_lower(Lower *lw, Node *n, const Frame *F) {
   }
   Value *out = frame_out(lw, F, NULL, dt);
   if (!emit2(lw, TFL_POW, a, b, out))
-    return failed(lw);
+    return lw_failed(lw);
   frame_set(lw, F, y, out);
   return O2L_OK;
 }
@@ -360,7 +355,7 @@ static Status prelu_lower(Lower *lw, Node *n) {
     Value *out = tensor_like(lw, NULL, x->dtype, t);
     Node *op = emit1(lw, TFL_LEAKY_RELU, t, out);
     if (!op)
-      return failed(lw);
+      return lw_failed(lw);
     op->opt.alpha = (float)alpha;
     copy_order(lw, y, out, x);
     return O2L_OK;
@@ -375,7 +370,7 @@ static Status prelu_lower(Lower *lw, Node *n) {
   Value *a = frame_in(lw, &F, x), *b = frame_in(lw, &F, s);
   Value *out = frame_out(lw, &F, NULL, x->dtype);
   if (!emit2(lw, TFL_PRELU, a, b, out))
-    return failed(lw);
+    return lw_failed(lw);
   frame_set(lw, &F, y, out);
   return O2L_OK;
 }
@@ -431,18 +426,18 @@ Status binary_lower(Lower *lw, Node *n) {
       out = lw_tensor(lw, sfx, odt, r, d);
     }
     if (!emit2(lw, op, acc, b, out))
-      return failed(lw);
+      return lw_failed(lw);
     acc = out;
   }
   if (acc && mean) {
     Value *scale = scalar_const(lw, "inv_count", dt, 1.0 / k);
     Value *out = frame_out(lw, &F, NULL, odt);
     if (!emit2(lw, TFL_MUL, acc, scale, out))
-      return failed(lw);
+      return lw_failed(lw);
     acc = out;
   }
   if (!acc)
-    return failed(lw);
+    return lw_failed(lw);
   frame_set(lw, &F, y, acc);
   return O2L_OK;
 }
@@ -462,18 +457,18 @@ Status mod_lower(Lower *lw, Node *n) {
   frame_init(lw, n, &F);
   Value *a = frame_in(lw, &F, n->in[0]), *b = frame_in(lw, &F, n->in[1]);
   if (!a || !b)
-    return failed(lw);
+    return lw_failed(lw);
   Value *out = frame_out(lw, &F, NULL, dt);
   if (!c_fmod) {
     if (!emit2(lw, TFL_FLOOR_MOD, a, b, out))
-      return failed(lw);
+      return lw_failed(lw);
     frame_set(lw, &F, y, out);
     return O2L_OK;
   }
   Value *na = tensor_like(lw, "neg_a", dt, a);
   Value *aa = tensor_like(lw, "abs_a", dt, a);
   if (!emit1(lw, TFL_NEG, a, na) || !emit2(lw, TFL_MAXIMUM, a, na, aa))
-    return failed(lw);
+    return lw_failed(lw);
   Value *ab;
   if (value_is_const(b)) {
     ab = const_map(lw, b, "abs_b", dt, fabs);
@@ -481,7 +476,7 @@ Status mod_lower(Lower *lw, Node *n) {
     Value *nb = tensor_like(lw, "neg_b", dt, b);
     ab = tensor_like(lw, "abs_b", dt, b);
     if (!emit1(lw, TFL_NEG, b, nb) || !emit2(lw, TFL_MAXIMUM, b, nb, ab))
-      return failed(lw);
+      return lw_failed(lw);
   }
   int r;
   int64_t d[O2L_MAX_RANK];
@@ -491,10 +486,10 @@ Status mod_lower(Lower *lw, Node *n) {
   Value *neg = tensor_like(lw, "a_negative", DT_BOOL, a);
   if (!emit2(lw, TFL_FLOOR_MOD, aa, ab, m) || !emit1(lw, TFL_NEG, m, nm) ||
       !emit2(lw, TFL_LESS, a, scalar_const(lw, "zero", dt, 0), neg))
-    return failed(lw);
+    return lw_failed(lw);
   Value *in[3] = {neg, nm, m};
   if (!out || !lw_op(lw, TFL_SELECT_V2, 3, in, 1, &out))
-    return failed(lw);
+    return lw_failed(lw);
   frame_set(lw, &F, y, out);
   return O2L_OK;
 }
@@ -512,7 +507,7 @@ Status where_lower(Lower *lw, Node *n) {
   Value *out = frame_out(lw, &F, NULL, y->dtype);
   if (!in[0] || !in[1] || !in[2] || !out ||
       !lw_op(lw, TFL_SELECT_V2, 3, in, 1, &out))
-    return failed(lw);
+    return lw_failed(lw);
   frame_set(lw, &F, y, out);
   return O2L_OK;
 }
@@ -554,13 +549,13 @@ static Status hard_sigmoid(Lower *lw, Node *n, Chain *c) {
   TRY(op_attr_float(lw->cx, n, "beta", 0.5, &b));
   if ((float)(6 * a) != 1.0f &&
       !step2(c, TFL_MUL, f32(lw, "6alpha", 6 * a), "scaled"))
-    return failed(lw);
+    return lw_failed(lw);
   Node *add = step2(c, TFL_ADD, f32(lw, "6beta", 6 * b), "relu6");
   if (!add)
-    return failed(lw);
+    return lw_failed(lw);
   add->opt.act = TFL_ACT_RELU6;
   return step2(c, TFL_MUL, f32(lw, "sixth", 1.0 / 6), NULL) ? O2L_OK
-                                                            : failed(lw);
+                                                            : lw_failed(lw);
 }
 
 /* Elu with alpha != 1: relu(x) + alpha * (exp(min(x, 0)) - 1). */
@@ -572,7 +567,7 @@ static Status elu_general(Lower *lw, double alpha, Chain *c) {
       !step2(c, TFL_SUB, f32(lw, "one", 1), "expm1") ||
       !step2(c, TFL_MUL, f32(lw, "alpha", alpha), "scaled") ||
       !step2(c, TFL_ADD, pos, NULL))
-    return failed(lw);
+    return lw_failed(lw);
   return O2L_OK;
 }
 
@@ -606,14 +601,14 @@ static Status unary_float(Lower *lw, Node *n, Chain *c) {
     TRY(op_attr_float(lw->cx, n, "alpha", 0.01, &alpha));
     Node *op = step1(c, TFL_LEAKY_RELU, NULL);
     if (!op)
-      return failed(lw);
+      return lw_failed(lw);
     op->opt.alpha = (float)alpha;
     return O2L_OK;
   }
   case OP_Elu:
     TRY(op_attr_float(lw->cx, n, "alpha", 1.0, &alpha));
     if (alpha == 1.0)
-      return step1(c, TFL_ELU, NULL) ? O2L_OK : failed(lw);
+      return step1(c, TFL_ELU, NULL) ? O2L_OK : lw_failed(lw);
     return elu_general(lw, alpha, c);
   case OP_HardSigmoid:
     return hard_sigmoid(lw, n, c);
@@ -621,12 +616,12 @@ static Status unary_float(Lower *lw, Node *n, Chain *c) {
     if (!step1(c, TFL_EXP, "exp") ||
         !step2(c, TFL_ADD, f32(lw, "one", 1), "plus1") ||
         !step1(c, TFL_LOG, NULL))
-      return failed(lw);
+      return lw_failed(lw);
     return O2L_OK;
   case OP_Reciprocal: {
     Value *out = tensor_like(lw, NULL, c->dt, c->cur);
     if (!emit2(lw, TFL_DIV, f32(lw, "one", 1), c->cur, out))
-      return failed(lw);
+      return lw_failed(lw);
     c->cur = out;
     return O2L_OK;
   }
@@ -634,7 +629,7 @@ static Status unary_float(Lower *lw, Node *n, Chain *c) {
     TflOp op = unary_tfl(n->op);
     if (op == TFL_OP_COUNT)
       return lw_err(lw, O2L_ERR_INTERNAL, "not a unary operator");
-    return step1(c, op, NULL) ? O2L_OK : failed(lw);
+    return step1(c, op, NULL) ? O2L_OK : lw_failed(lw);
   }
   }
 }
@@ -645,11 +640,11 @@ static Status unary_float(Lower *lw, Node *n, Chain *c) {
 static Status unary_int(Lower *lw, Node *n, Chain *c) {
   if (n->op == OP_Relu)
     return step2(c, TFL_MAXIMUM, scalar_const(lw, "zero", c->dt, 0), NULL)
-               ? O2L_OK : failed(lw);
+               ? O2L_OK : lw_failed(lw);
   if (n->op == OP_Abs && c->dt == DT_I64) {
     Value *x = c->cur;
     if (!step1(c, TFL_NEG, "neg") || !step2(c, TFL_MAXIMUM, x, NULL))
-      return failed(lw);
+      return lw_failed(lw);
     return O2L_OK;
   }
   TflOp op = unary_tfl(n->op);
@@ -657,7 +652,7 @@ static Status unary_int(Lower *lw, Node *n, Chain *c) {
     return lw_err(lw, O2L_ERR_UNSUPPORTED, "%s input: only float32 is "
                   "supported", dtype_name(c->dt));
   TRY(need_type(lw, c->dt, op));
-  return step1(c, op, NULL) ? O2L_OK : failed(lw);
+  return step1(c, op, NULL) ? O2L_OK : lw_failed(lw);
 }
 
 /* Unary operators work on the input tensor as it is, whatever its order,
@@ -670,7 +665,7 @@ Status unary_lower(Lower *lw, Node *n) {
                   dtype_name(x->dtype));
   Chain c = {lw, lw_in_asis(lw, x), x->dtype};
   if (!c.cur)
-    return failed(lw);
+    return lw_failed(lw);
   if (x->dtype == DT_F32)
     TRY(unary_float(lw, n, &c));
   else
@@ -696,7 +691,7 @@ Status clip_lower(Lower *lw, Node *n) {
   bool hi = p.max_runtime || (p.has_max && !(flt && p.max >= FLT_MAX));
   Chain c = {lw, lw_in_asis(lw, x), dt};
   if (!c.cur)
-    return failed(lw);
+    return lw_failed(lw);
   const char *why = "Clip bound";
   TflOp act = TFL_OP_COUNT;
   if (flt && !p.min_runtime && !p.max_runtime && lo && p.min == 0)
@@ -706,7 +701,7 @@ Status clip_lower(Lower *lw, Node *n) {
     act = TFL_RELU_N1_TO_1;
   if (act != TFL_OP_COUNT) {
     if (!step1(&c, act, NULL))
-      return failed(lw);
+      return lw_failed(lw);
   } else if (!lo && !hi) {
     lw_alias(lw, y, x);
     return O2L_OK;
@@ -722,14 +717,14 @@ Status clip_lower(Lower *lw, Node *n) {
                                 : scalar_const(lw, "min", dt, p.min),
                   sfx);
       if (!ok)
-        return failed(lw);
+        return lw_failed(lw);
     }
     if (hi &&
         !step2(&c, TFL_MINIMUM,
               p.max_runtime ? single_in(lw, n->in[2], c.cur->rank, why)
                             : scalar_const(lw, "max", dt, p.max),
               NULL))
-      return failed(lw);
+      return lw_failed(lw);
   }
   copy_order(lw, y, c.cur, x);
   return O2L_OK;
@@ -781,7 +776,7 @@ Status bn_lower(Lower *lw, Node *n) {
   Value *xt = lw_in_any(lw, x, NULL, P,
                         "BatchNormalization reads its input in an axis order");
   if (!xt)
-    return failed(lw);
+    return lw_failed(lw);
   int r = x->rank;
   int64_t cdims[O2L_MAX_RANK], pc[O2L_MAX_RANK], py[O2L_MAX_RANK];
   for (int i = 0; i < r; i++)
@@ -792,13 +787,13 @@ Status bn_lower(Lower *lw, Node *n) {
   if (any_scale) {
     Value *out = lw_tensor(lw, any_shift ? "scaled" : NULL, x->dtype, r, py);
     if (!emit2(lw, TFL_MUL, cur, lw_const(lw, "scale", DT_F32, r, pc, s), out))
-      return failed(lw);
+      return lw_failed(lw);
     cur = out;
   }
   if (any_shift || !any_scale) {
     Value *out = lw_tensor(lw, NULL, x->dtype, r, py);
     if (!emit2(lw, TFL_ADD, cur, lw_const(lw, "shift", DT_F32, r, pc, t), out))
-      return failed(lw);
+      return lw_failed(lw);
     cur = out;
   }
   lw_set_perm(lw, y, cur, P);
@@ -835,14 +830,14 @@ static Status softmax_along(Lower *lw, TflOp op, Value *t, int nax,
   Node *sm = mx && emit2(lw, TFL_SUB, t, m, d) && emit1(lw, TFL_EXP, d, e)
                  ? emit2(lw, TFL_SUM, e, axes, s) : NULL;
   if (!sm)
-    return failed(lw);
+    return lw_failed(lw);
   mx->opt.keep_dims = true;
   sm->opt.keep_dims = true;
   if (op == TFL_SOFTMAX)
-    return emit2(lw, TFL_DIV, e, s, out) ? O2L_OK : failed(lw);
+    return emit2(lw, TFL_DIV, e, s, out) ? O2L_OK : lw_failed(lw);
   Value *ls = lw_tensor(lw, "logsum", t->dtype, t->rank, kd);
   return emit1(lw, TFL_LOG, s, ls) && emit2(lw, TFL_SUB, d, ls, out)
-             ? O2L_OK : failed(lw);
+             ? O2L_OK : lw_failed(lw);
 }
 
 /* x in its own axis order P when the softmax axes (those in `is_axis`)
@@ -875,7 +870,7 @@ static Status softmax_in_place(Lower *lw, Node *n, TflOp op,
   Value *t = lw_in_perm(lw, x, P, 0, NULL, NULL);
   Value *out = t ? tensor_like(lw, NULL, x->dtype, t) : NULL;
   if (!out)
-    return failed(lw);
+    return lw_failed(lw);
   TRY(softmax_along(lw, op, t, nax, ax, out));
   lw_set_perm(lw, y, out, P);
   *done = true;
@@ -903,7 +898,7 @@ static Status softmax_rows(Lower *lw, Node *n, TflOp op, int axis) {
   t = lw_reshape(lw, t, 2, d2, "rows");
   Value *out = lw_tensor(lw, NULL, x->dtype, 2, d2);
   if (!emit_softmax(lw, op, t, out))
-    return failed(lw);
+    return lw_failed(lw);
   if (kperm)
     lw_set_layout(lw, y, out, &L); /* features stored as x's */
   else
@@ -952,7 +947,7 @@ Status softmax_lower(Lower *lw, Node *n) {
   perm_apply(r, x->dims, P, pd);
   Value *out = lw_tensor(lw, NULL, x->dtype, r, pd);
   if (!emit_softmax(lw, op, t, out))
-    return failed(lw);
+    return lw_failed(lw);
   lw_set_perm(lw, y, out, P);
   return O2L_OK;
 }

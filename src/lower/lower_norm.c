@@ -57,11 +57,6 @@ typedef struct NView {
   int axis[NV_SUB], pos[NV_SUB]; /* logical axis, view dimension */
 } NView;
 
-static Status failed(Lower *lw) {
-  return lw->cx->status ? lw->cx->status
-                        : lw_err(lw, O2L_ERR_INTERNAL, "lowering failed");
-}
-
 /* The pieces of the factor whose strides run over [lo, hi), cut at the
  * points of cut[] inside it, outermost first; false if a cut does not
  * divide the factor evenly. */
@@ -180,18 +175,17 @@ static Status nview_of(Lower *lw, Value *x, int r, const int64_t *dims,
   memset(v, 0, sizeof *v);
   Value *t = lw_in_asis(lw, x);
   if (!t)
-    return failed(lw);
+    return lw_failed(lw);
   if (value_is_const(x))
     layout_plain(&v->L);
   else
     v->L = *lw_layout(lw, x);
   if (perm || !nview_build(&v->L, r, dims, red, v)) {
-    int own[O2L_MAX_RANK], fb[O2L_MAX_RANK];
+    int own[O2L_MAX_RANK];
     if (!perm)
       perm = own;
-    perm_channels_last(x->rank, fb);
-    if (!(t = lw_in_any(lw, x, fb, perm, why)))
-      return failed(lw);
+    if (!(t = lw_in_own_order(lw, x, perm, why)))
+      return lw_failed(lw);
     layout_from_perm(&v->L, x->rank, x->dims, perm);
     if (!nview_build(&v->L, r, dims, red, v))
       return lw_err(lw, O2L_ERR_UNSUPPORTED, "normalizing a rank-%d tensor "
@@ -199,7 +193,7 @@ static Status nview_of(Lower *lw, Value *x, int r, const int64_t *dims,
                     x->rank, NV_RANK);
   }
   v->t = lw_reshape(lw, t, v->rank, v->dims, "view");
-  return v->t ? O2L_OK : failed(lw);
+  return v->t ? O2L_OK : lw_failed(lw);
 }
 
 /* A value per element of x, as a function of its logical coordinates. */
@@ -498,7 +492,7 @@ Status layernorm_lower(Lower *lw, Node *n) {
   NormOut no;
   Value *y = normalize_affine(lw, n, &v, p.epsilon, &a, P, &no);
   if (!y || !no.mean || !no.inv)
-    return failed(lw);
+    return lw_failed(lw);
   lw_set_layout(lw, n->out[0], y, &v.L);
   Layout K;
   nview_kept_layout(&v, &K);
@@ -535,7 +529,7 @@ Status instnorm_lower(Lower *lw, Node *n) {
   NormOut no;
   Value *y = normalize_affine(lw, n, &v, p.epsilon, &a, P, &no);
   if (!y)
-    return failed(lw);
+    return lw_failed(lw);
   lw_set_layout(lw, n->out[0], y, &v.L);
   return O2L_OK;
 }
@@ -585,7 +579,7 @@ Status groupnorm_lower(Lower *lw, Node *n) {
   NormOut no;
   Value *y = normalize_affine(lw, n, &v, p.epsilon, &a, P, &no);
   if (!y)
-    return failed(lw);
+    return lw_failed(lw);
   lw_set_layout(lw, n->out[0], y, &v.L);
   return O2L_OK;
 }
@@ -615,7 +609,7 @@ Status lrn_lower(Lower *lw, Node *n) {
                               &out)
                       : NULL;
   if (!op)
-    return failed(lw);
+    return lw_failed(lw);
   op->opt.radius = (int)((p.size - 1) / 2);
   op->opt.bias = (float)p.bias;
   op->opt.alpha = (float)(p.alpha / (double)p.size);

@@ -15,12 +15,6 @@
 #include "lower/lower.h"
 #include "ops/opattr.h"
 
-static Value *in_own_order(Lower *lw, Value *v, int *perm, const char *why) {
-  int fallback[O2L_MAX_RANK];
-  perm_channels_last(v->rank, fallback);
-  return lw_in_any(lw, v, fallback, perm, why);
-}
-
 /* perm without the axes in `drop`, renumbered over the kept axes. */
 static int perm_drop(int rank, const int *perm, const bool *drop, int *out) {
   int newid[O2L_MAX_RANK], k = 0;
@@ -58,7 +52,7 @@ typedef struct RedPlan {
 static Status plan_reduce(Lower *lw, Value *x, const ReduceParams *p,
                           RedPlan *rp) {
   int perm[O2L_MAX_RANK];
-  rp->t = in_own_order(lw, x, perm, "the reduction needs its input in an "
+  rp->t = lw_in_own_order(lw, x, perm, "the reduction needs its input in an "
                        "axis order");
   if (!rp->t)
     return lw->cx->status;
@@ -183,8 +177,7 @@ Status reduce_lower(Lower *lw, Node *n) {
                  : emit_reduce(lw, reduce_op(n->op), rp.t, &rp, p.keepdims,
                                NULL);
   if (!o)
-    return lw->cx->status ? lw->cx->status
-                          : lw_err(lw, O2L_ERR_INTERNAL, "lowering failed");
+    return lw_failed(lw);
   lw_set_perm(lw, y, o, rp.operm);
   return O2L_OK;
 }
@@ -199,7 +192,7 @@ Status argmax_lower(Lower *lw, Node *n) {
                   "%s returns the first %s", amin ? "ARG_MIN" : "ARG_MAX",
                   amin ? "minimum" : "maximum");
   int perm[O2L_MAX_RANK];
-  Value *t = in_own_order(lw, x, perm, amin ? "ArgMin needs its input in an "
+  Value *t = lw_in_own_order(lw, x, perm, amin ? "ArgMin needs its input in an "
                           "axis order" : "ArgMax needs its input in an axis "
                           "order");
   if (!t)
@@ -274,8 +267,7 @@ Status topk_lower(Lower *lw, Node *n) {
   Value *io = lw_tensor(lw, "indices_i32", DT_I32, r, od);
   Value *in[2] = {t, kc}, *outs[2] = {vo, io};
   if (!t || !kc || !vo || !io || !lw_op(lw, TFL_TOPK_V2, 2, in, 2, outs))
-    return lw->cx->status ? lw->cx->status
-                          : lw_err(lw, O2L_ERR_INTERNAL, "lowering failed");
+    return lw_failed(lw);
   if (!p.largest && !(vo = emit_ew(lw, TFL_NEG, vo, NULL, NULL)))
     return lw->cx->status;
   lw_set_perm(lw, vals, vo, P);

@@ -21,14 +21,6 @@
 
 /* ---- helpers shared by the operators of this file ------------------------ */
 
-/* Input v in the axis order it already has.  Data in no axis order goes to
- * channels-last (rank >= 3) or plain. */
-static Value *in_own_order(Lower *lw, Value *v, int *perm, const char *why) {
-  int fallback[O2L_MAX_RANK];
-  perm_channels_last(v->rank, fallback);
-  return lw_in_any(lw, v, fallback, perm, why);
-}
-
 /* Physical position of logical axis `axis` under perm. */
 static int phys_axis(int rank, const int *perm, int axis) {
   for (int j = 0; j < rank; j++)
@@ -249,7 +241,7 @@ Status split_lower(Lower *lw, Node *n) {
     return O2L_OK;
   }
   int perm[O2L_MAX_RANK];
-  Value *t = in_own_order(lw, x, perm, "Split needs its input in an axis "
+  Value *t = lw_in_own_order(lw, x, perm, "Split needs its input in an axis "
                           "order");
   if (!t)
     return lw->cx->status;
@@ -313,7 +305,7 @@ Status slice_lower(Lower *lw, Node *n) {
     return O2L_OK;
   }
   int perm[O2L_MAX_RANK];
-  Value *t = in_own_order(lw, x, perm, "Slice needs its input in an axis "
+  Value *t = lw_in_own_order(lw, x, perm, "Slice needs its input in an axis "
                           "order");
   if (!t)
     return lw->cx->status;
@@ -410,7 +402,7 @@ Status gather_lower(Lower *lw, Node *n) {
   if (numel(p.out_rank, p.out) == 0)
     return set_empty(lw, y);
   int perm[O2L_MAX_RANK];
-  Value *t = in_own_order(lw, x, perm, "Gather needs its input in an axis "
+  Value *t = lw_in_own_order(lw, x, perm, "Gather needs its input in an axis "
                           "order");
   if (!t)
     return lw->cx->status;
@@ -488,7 +480,8 @@ Status pad_lower(Lower *lw, Node *n) {
     return O2L_OK;
   }
   int perm[O2L_MAX_RANK];
-  Value *t = in_own_order(lw, x, perm, "Pad needs its input in an axis order");
+  Value *t = lw_in_own_order(lw, x, perm,
+                             "Pad needs its input in an axis order");
   if (!t)
     return lw->cx->status;
   int64_t pd[O2L_MAX_RANK];
@@ -603,7 +596,8 @@ Status tile_lower(Lower *lw, Node *n) {
     return O2L_OK;
   }
   int perm[O2L_MAX_RANK];
-  Value *t = in_own_order(lw, x, perm, "Tile needs its input in an axis order");
+  Value *t = lw_in_own_order(lw, x, perm,
+                             "Tile needs its input in an axis order");
   if (!t)
     return lw->cx->status;
   int r = x->rank;

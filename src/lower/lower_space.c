@@ -24,11 +24,6 @@
 #include "lower/lower.h"
 #include "ops/opattr.h"
 
-static Status failed(Lower *lw) {
-  return lw->cx->status ? lw->cx->status
-                        : lw_err(lw, O2L_ERR_INTERNAL, "lowering failed");
-}
-
 /* Rows of the constant c ([M, ...] or [M]) reordered: row j of the result
  * is row src(j) of c, src(j) = (j % C') * b*b + j / C' (CRD -> DCR). */
 static Value *crd_rows(Lower *lw, Value *c, int64_t b, const char *sfx) {
@@ -142,7 +137,7 @@ static Status as_layout(Lower *lw, Node *n, const int64_t *v6, const int *t6) {
       return lw_err(lw, O2L_ERR_INTERNAL, "no layout for the rearrangement");
   }
   if (!t)
-    return failed(lw);
+    return lw_failed(lw);
   lw_set_layout(lw, y, t, &Y);
   return O2L_OK;
 }
@@ -166,7 +161,7 @@ Status spacedepth_lower(Lower *lw, Node *n) {
                  x->dtype == DT_I64 || x->dtype == DT_U8 || x->dtype == DT_I8;
   Value *t = is_cl && ok_type ? lw_in_perm(lw, x, cl, 0, NULL, NULL) : NULL;
   if (is_cl && ok_type && !t)
-    return failed(lw);
+    return lw_failed(lw);
   if (t && (!p.crd || (d2s && absorb_crd(lw, x, t, b)))) {
     int64_t od[4] = {p.out[0], p.out[2], p.out[3], p.out[1]};
     Value *out = lw_tensor(lw, NULL, x->dtype, 4, od);
@@ -174,7 +169,7 @@ Status spacedepth_lower(Lower *lw, Node *n) {
                            1, &t, 1, &out)
                    : NULL;
     if (!op)
-      return failed(lw);
+      return lw_failed(lw);
     op->opt.block_size = (int)b;
     lw_set_perm(lw, y, out, cl);
     return O2L_OK;
