@@ -387,7 +387,8 @@ static Attr *attr_slot(Ctx *cx, Node *n, const char *name, AttrType t) {
     if (strcmp(n->attrs[i].name, name) == 0)
       slot = &n->attrs[i];
   if (!slot) {
-    Attr *a = arena_alloc(cx->arena, sizeof(Attr) * (size_t)(n->nattrs + 1), 8);
+    Attr *a = arena_alloc(cx->arena, sizeof(Attr) * (size_t)(n->nattrs + 1),
+                          8);
     const char *nm = arena_strdup(cx->arena, name);
     if (!a || !nm) {
       ctx_oom(cx, "setting an attribute");
