@@ -150,6 +150,8 @@ bool node_set_inputs(Graph *g, Node *n, int nin, Value *const *in);
 static inline bool value_is_const(const Value *v) { return v && v->data; }
 int64_t value_numel(const Value *v);   /* -1 if the shape is unknown */
 bool value_same_shape(const Value *a, const Value *b);
+/* True when v is a constant holding one float element, its value in *out. */
+bool value_float_scalar(const Value *v, double *out);
 const char *value_shape_str(const Value *v, char *buf, size_t n);
 
 /* ---- attribute helpers (ONNX nodes) ----------------------------------- */

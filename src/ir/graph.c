@@ -324,6 +324,13 @@ int64_t value_numel(const Value *v) {
   return n;
 }
 
+bool value_float_scalar(const Value *v, double *out) {
+  if (!value_is_const(v) || !dtype_is_float(v->dtype) || value_numel(v) != 1)
+    return false;
+  *out = load_as_f64(v->data, v->dtype, 0);
+  return true;
+}
+
 bool value_same_shape(const Value *a, const Value *b) {
   if (a->rank != b->rank)
     return false;

@@ -26,14 +26,6 @@
 
 enum { MAX_PIECES = 64 };
 
-static bool scalar_const(const Value *v, double *out) {
-  if (!v || !value_is_const(v) || !dtype_is_float(v->dtype) ||
-      value_numel(v) != 1)
-    return false;
-  *out = load_as_f64(v->data, v->dtype, 0);
-  return true;
-}
-
 /* v = s * u + t for the u this returns: Mul, Add, Sub, Div by scalar
  * constants followed back from v. */
 static Value *affine_chain(Value *v, double *s, double *t) {
@@ -45,7 +37,9 @@ static Value *affine_chain(Value *v, double *s, double *t) {
         !p->in[1] || (p->op != OP_Mul && p->op != OP_Add &&
                       p->op != OP_Sub && p->op != OP_Div))
       return v;
-    int k = scalar_const(p->in[1], &c) ? 0 : scalar_const(p->in[0], &c) ? 1 : -1;
+    int k = value_float_scalar(p->in[1], &c)   ? 0
+            : value_float_scalar(p->in[0], &c) ? 1
+                                               : -1;
     if (k < 0 || value_is_const(p->in[k]) ||
         !value_same_shape(p->in[k], v) || (p->op == OP_Div && k == 1))
       return v;

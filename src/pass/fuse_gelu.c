@@ -22,14 +22,6 @@
 #include "ops/opattr.h"
 #include "pass/pass.h"
 
-/* The single value of constant v, if it is one float. */
-static bool scalar_of(const Value *v, double *out) {
-  if (!value_is_const(v) || !dtype_is_float(v->dtype) || value_numel(v) != 1)
-    return false;
-  *out = load_as_f64(v->data, v->dtype, 0);
-  return true;
-}
-
 static bool near(double a, double b) { return fabs(a - b) <= 1e-6 * fabs(b); }
 
 /* An intermediate result read only by the next step of the chain. */
@@ -44,7 +36,7 @@ static bool binary_with_const(const Node *n, int op, double c, Value **other) {
     return false;
   for (int side = 0; side < 2; side++) {
     double v;
-    if (scalar_of(n->in[side], &v) && near(v, c)) {
+    if (value_float_scalar(n->in[side], &v) && near(v, c)) {
       *other = n->in[1 - side];
       return true;
     }

@@ -21,15 +21,6 @@
 #include "ops/opattr.h"
 #include "pass/pass.h"
 
-/* The constant scalar value of v, if v is one. */
-static bool scalar_of(const Value *v, double *out) {
-  if (!v || !value_is_const(v) || !dtype_is_float(v->dtype) ||
-      value_numel(v) != 1)
-    return false;
-  *out = load_as_f64(v->data, v->dtype, 0);
-  return true;
-}
-
 static bool near(double a, double b) { return fabs(a - b) <= 1e-6 * fabs(b); }
 
 /* v's producer when it is an op-node whose result only the pattern reads. */
@@ -46,9 +37,9 @@ static Value *other_than_scalar(Node *n, double c) {
   double v;
   if (n->nin != 2 || !n->in[0] || !n->in[1])
     return NULL;
-  if (scalar_of(n->in[1], &v) && near(v, c))
+  if (value_float_scalar(n->in[1], &v) && near(v, c))
     return n->in[0];
-  if (n->op != OP_Div && scalar_of(n->in[0], &v) && near(v, c))
+  if (n->op != OP_Div && value_float_scalar(n->in[0], &v) && near(v, c))
     return n->in[1];
   return NULL;
 }
