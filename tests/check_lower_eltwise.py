@@ -19,27 +19,23 @@ bools exactly.  In the default mode the operator counts a case declares
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto
 from onnx.reference import ReferenceEvaluator
 
 import onnxruntime as ort
-from ai_edge_litert.interpreter import Interpreter, OpResolverType
+from o2l_testlib import (REPO, RESOLVERS, const, convert, count_errors,
+                         from_tflite_layout, interpreter, node, onnx_model,
+                         op_counts, ort_outputs, to_tflite_layout)
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RTOL = 1e-5
 N, CIN, C, H, W = 1, 3, 4, 5, 7
 RNG = np.random.default_rng(0)
 SKIPPED = set()  # cases the reference resolver cannot run
-# XNNPACK (the default), the optimized builtin kernels, the reference ones
-RESOLVERS = (OpResolverType.AUTO, OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-             OpResolverType.BUILTIN_REF)
 
 F32, I32, I64, BOOL = (TensorProto.FLOAT, TensorProto.INT32, TensorProto.INT64,
                        TensorProto.BOOL)
@@ -56,14 +52,8 @@ class Case:
         self.counts.update(counts or {})
 
     def model(self):
-        g = helper.make_graph(
-            self.nodes, self.name,
-            [helper.make_tensor_value_info(n, t, s) for n, t, s in self.inputs],
-            [helper.make_tensor_value_info(n, t, None) for n, t in self.outputs],
-            self.inits)
-        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", self.opset)])
-        m.ir_version = 8
-        return m
+        return onnx_model(self.name, self.nodes, self.inputs, self.outputs,
+                          self.inits, self.opset)
 
     def feed(self):
         out = {}
@@ -79,10 +69,6 @@ class Case:
         return out
 
 
-def const(name, arr):
-    return numpy_helper.from_array(np.asarray(arr), name)
-
-
 def f32(*shape, lo=-1.0, hi=1.0):
     return RNG.uniform(lo, hi, shape).astype(np.float32)
 
@@ -93,7 +79,7 @@ def conv_front(out="feat", seed_name="w"):
     """The Conv that makes `out` a channels-last [1,C,H,W] map."""
     w = const(seed_name, f32(C, CIN, 1, 1))
     b = const(seed_name + "_b", f32(C))
-    return [helper.make_node("Conv", ["X", w.name, b.name], [out])], [w, b]
+    return [node("Conv", ["X", w.name, b.name], [out])], [w, b]
 
 
 def map_case(name, body, outputs, inits=(), counts=None, opset=13,
@@ -106,10 +92,6 @@ def map_case(name, body, outputs, inits=(), counts=None, opset=13,
     inputs = [("X", F32, [N, CIN, H, W])] + list(extra_inputs)
     return Case(name, nodes + body, inputs, outputs, ci + list(inits),
                 opset=opset, counts=counts, feeds=feeds)
-
-
-def node(op, ins, outs, **attrs):
-    return helper.make_node(op, ins, outs, **attrs)
 
 
 def map_cases():
@@ -338,27 +320,6 @@ def plain_cases():
 
 # ---- running -------------------------------------------------------------------
 
-def to_layout(arr, tfl_shape):
-    """arr (ONNX order) in the order a TFLite tensor of tfl_shape holds."""
-    if list(arr.shape) == list(tfl_shape):
-        return arr
-    r = arr.ndim
-    cl = [0] + list(range(2, r)) + [1]
-    if r >= 3 and [arr.shape[i] for i in cl] == list(tfl_shape):
-        return np.transpose(arr, cl)
-    raise ValueError(f"no layout maps {arr.shape} to {list(tfl_shape)}")
-
-
-def from_layout(arr, onnx_shape):
-    if list(arr.shape) == list(onnx_shape):
-        return arr
-    r = arr.ndim
-    cl = [0] + list(range(2, r)) + [1]
-    if r >= 3 and [onnx_shape[i] for i in cl] == list(arr.shape):
-        return np.transpose(arr, np.argsort(cl))
-    raise ValueError(f"no layout maps {list(arr.shape)} back to {list(onnx_shape)}")
-
-
 def compare(name, got, ref):
     if got.dtype != ref.dtype:
         return f"{name}: dtype {got.dtype} vs {ref.dtype}"
@@ -376,12 +337,8 @@ def compare(name, got, ref):
 def reference(path, feeds):
     """onnxruntime's outputs; onnx's reference evaluator where onnxruntime
     has no kernel (Relu on integers)."""
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
     try:
-        sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-        names = [o.name for o in sess.get_outputs()]
-        return dict(zip(names, sess.run(None, feeds)))
+        return ort_outputs(path, feeds)
     except ort.capi.onnxruntime_pybind11_state.NotImplemented:
         ev = ReferenceEvaluator(path)
         return dict(zip(ev.output_names, ev.run(None, feeds)))
@@ -391,46 +348,30 @@ def run_case(case, binary, tmp, keep_io):
     path = os.path.join(tmp, case.name + ".onnx")
     out = os.path.join(tmp, case.name + ("_k" if keep_io else "") + ".tflite")
     onnx.save(case.model(), path)
-    cmd = [binary, "convert", path, "-o", out, "-q"] + (["--keep-io-layout"] if keep_io else [])
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    p = convert(binary, path, out, "-q", *(["--keep-io-layout"] if keep_io else []))
     if p.returncode != 0:
         return [f"convert failed ({p.returncode}): {p.stderr.strip()}"], {}
     feeds = case.feed()
     refs = reference(path, feeds)
     errs = []
     for res in RESOLVERS:
-        try:
-            it = Interpreter(model_path=out, experimental_op_resolver_type=res)
-        except ValueError as e:
-            # the reference resolver lacks some kernels (CEIL...)
-            if res == OpResolverType.BUILTIN_REF and "Didn't find op" in str(e):
-                m = re.search(r"opcode '(\w+)' version '(\d+)'", str(e))
-                SKIPPED.add(f"{case.name} ({m.group(1)} v{m.group(2)})" if m else case.name)
-                continue
-            raise
+        it = interpreter(out, res, SKIPPED, case.name)
+        if not it:
+            continue
         it.allocate_tensors()
         for d in it.get_input_details():
-            x = to_layout(feeds[d["name"]], d["shape"])
+            x = to_tflite_layout(feeds[d["name"]], d["shape"])
             it.set_tensor(d["index"], np.array(x, order="C"))  # keeps rank 0
         it.invoke()
         for d in it.get_output_details():
             ref = refs[d["name"]]
-            got = from_layout(it.get_tensor(d["index"]), ref.shape)
+            got = from_tflite_layout(it.get_tensor(d["index"]), ref.shape)
             e = compare(d["name"], got, ref)
             if e:
                 errs.append(f"{res.name}: {e}")
-    ops = {}
-    for o in it._get_ops_details():
-        if o["op_name"] != "DELEGATE":
-            ops[o["op_name"]] = ops.get(o["op_name"], 0) + 1
+    ops = op_counts(out)
     if not keep_io:
-        for op, want in case.counts.items():
-            have = ops.get(op, 0)
-            if want is None:
-                if have == 0:
-                    errs.append(f"expected some {op}, got none")
-            elif have != want:
-                errs.append(f"expected {want} {op}, got {have}")
+        errs += count_errors(case.counts, ops)
     return errs, ops
 
 

@@ -22,7 +22,6 @@ Exit status: 0 when every case passed.
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -31,8 +30,8 @@ import onnx
 import onnxruntime as ort
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 from onnx import TensorProto, helper, numpy_helper
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from o2l_testlib import REPO as ROOT
+from o2l_testlib import convert, from_tflite_layout, to_tflite_layout
 RTOL = 1e-5
 C, H, W, L = 6, 5, 7, 20
 
@@ -274,29 +273,6 @@ def make_model(ctx, build, seed, opset=13):
     return m, b
 
 
-def cl_perm(rank):
-    return [0] + list(range(2, rank)) + [1]
-
-
-def to_tfl(x, shape):
-    """ONNX-layout array to the .tflite tensor's shape."""
-    if list(x.shape) == list(shape):
-        return x
-    if x.ndim >= 3 and list(x.transpose(cl_perm(x.ndim)).shape) == list(shape):
-        return x.transpose(cl_perm(x.ndim))
-    raise ValueError(f"cannot map {x.shape} to {list(shape)}")
-
-
-def from_tfl(y, ref_shape):
-    if list(y.shape) == list(ref_shape):
-        return y
-    r = len(ref_shape)
-    if r >= 3 and y.ndim == r and \
-            [ref_shape[p] for p in cl_perm(r)] == list(y.shape):
-        return y.transpose(np.argsort(cl_perm(r)))
-    raise ValueError(f"cannot map {list(y.shape)} back to {list(ref_shape)}")
-
-
 def rel_err(a, b):
     d = np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))) if a.size else 0
     m = np.max(np.abs(b.astype(np.float64))) if b.size else 0
@@ -309,15 +285,10 @@ def run_litert(path, feeds, resolver):
     ops = [o["op_name"] for o in it._get_ops_details()]
     for d in it.get_input_details():
         x = feeds[d["name"]]
-        it.set_tensor(d["index"], to_tfl(x, d["shape"]).astype(d["dtype"]))
+        it.set_tensor(d["index"], to_tflite_layout(x, d["shape"]).astype(d["dtype"]))
     it.invoke()
     outs = {d["name"]: it.get_tensor(d["index"]) for d in it.get_output_details()}
     return outs, ops
-
-
-def convert(binary, onnx_path, tfl_path):
-    return subprocess.run([binary, "convert", onnx_path, "-o", tfl_path, "-q"],
-                          capture_output=True, text=True)
 
 
 def check_case(args, tmp, ctx, name, limit, build, seed, opset=13):
@@ -326,7 +297,7 @@ def check_case(args, tmp, ctx, name, limit, build, seed, opset=13):
     op = os.path.join(tmp, f"{name}_{ctx}.onnx")
     tp = op[:-5] + ".tflite"
     onnx.save(m, op)
-    r = convert(args.bin, op, tp)
+    r = convert(args.bin, op, tp, "-q")
     if r.returncode != 0:
         return f"{tag}: conversion failed ({r.returncode}): {r.stderr.strip()}"
     rng = np.random.default_rng(seed + 1)
@@ -345,7 +316,7 @@ def check_case(args, tmp, ctx, name, limit, build, seed, opset=13):
                 problems.append(f"output {oname} missing")
                 continue
             try:
-                got = from_tfl(outs[oname], want.shape)
+                got = from_tflite_layout(outs[oname], want.shape)
             except ValueError as e:
                 problems.append(str(e))
                 continue
@@ -374,7 +345,7 @@ def check_refused(args, tmp, name, build, text, seed, opset=13):
     m, _ = make_model("cl", build, seed, opset)
     op = os.path.join(tmp, f"{name}.onnx")
     onnx.save(m, op)
-    r = convert(args.bin, op, op[:-5] + ".tflite")
+    r = convert(args.bin, op, op[:-5] + ".tflite", "-q")
     node = [n.name for n in m.graph.node if n.op_type in ("Resize", "Pad", "ArgMax")]
     if r.returncode != 2:
         return f"{name}: expected refusal (exit 2), got {r.returncode} {r.stderr.strip()}"

@@ -25,23 +25,19 @@ if any case fails.
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
-import onnxruntime as ort
-from ai_edge_litert.interpreter import Interpreter, OpResolverType
+from ai_edge_litert.interpreter import OpResolverType
+from o2l_testlib import (REPO, RESOLVERS, cl_perm, const, convert, count_errors,
+                         interpreter, node, onnx_model, op_counts, ort_outputs)
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RNG = np.random.default_rng(1)
-RESOLVERS = (OpResolverType.AUTO, OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-             OpResolverType.BUILTIN_REF)
 SKIPPED = set()
 
 F32, I32, I64, BOOL = (TensorProto.FLOAT, TensorProto.INT32, TensorProto.INT64,
@@ -71,14 +67,8 @@ class Case:
         self.skip_ref, self.ref_fn = skip_ref, ref_fn
 
     def model(self):
-        g = helper.make_graph(
-            self.nodes, self.name,
-            [helper.make_tensor_value_info(n, t, s) for n, t, s in self.inputs],
-            [helper.make_tensor_value_info(n, t, None) for n, t in self.outputs],
-            self.inits)
-        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", self.opset)])
-        m.ir_version = 8
-        return m
+        return onnx_model(self.name, self.nodes, self.inputs, self.outputs,
+                          self.inits, self.opset)
 
     def feed(self):
         out = {}
@@ -92,16 +82,8 @@ class Case:
         return out
 
 
-def const(name, arr):
-    return numpy_helper.from_array(np.asarray(arr), name)
-
-
 def f32(*shape, lo=-1.0, hi=1.0):
     return RNG.uniform(lo, hi, shape).astype(np.float32)
-
-
-def node(op, ins, outs, **attrs):
-    return helper.make_node(op, ins, outs, **attrs)
 
 
 def front(rank, c, out="feat", name="w"):
@@ -416,8 +398,8 @@ def gelu_chain(x, form, pre="g", scale_op="Div", const_nodes=False):
     nodes, inits = [], []
     for name, v in vals.items():
         if const_nodes:
-            nodes.append(helper.make_node("Constant", [], [name],
-                                          value=numpy_helper.from_array(np.array(v))))
+            nodes.append(node("Constant", [], [name],
+                              value=numpy_helper.from_array(np.array(v))))
         else:
             inits.append(const(name, v))
     nodes += [node(scale_op, [x, pre + "k"], [pre + "d"]), node("Erf", [pre + "d"], [pre + "e"])]
@@ -732,10 +714,6 @@ def cases_einsum():
 
 # ---- running -------------------------------------------------------------------
 
-def cl_perm(r):
-    return [0] + list(range(2, r)) + [1]
-
-
 def cl_matches(onnx_shape, tfl_shape):
     """Is tfl_shape the channels-last form of onnx_shape (and not also the
     plain one, which would leave the test unable to tell the order)?"""
@@ -786,29 +764,11 @@ def compare(case, name, got, ref):
     return f"{name}: rel err {diff / scale:.2e}" if diff / scale > case.rtol else None
 
 
-def reference(path, feeds):
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    names = [o.name for o in sess.get_outputs()]
-    return dict(zip(names, sess.run(None, feeds)))
-
-
-def op_counts(path):
-    it = Interpreter(model_path=path,
-                     experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    ops = {}
-    for o in it._get_ops_details():
-        ops[o["op_name"]] = ops.get(o["op_name"], 0) + 1
-    return ops
-
-
 def run_case(case, binary, tmp, keep_io):
     path = os.path.join(tmp, case.name + ".onnx")
     out = os.path.join(tmp, case.name + ("_k" if keep_io else "") + ".tflite")
     onnx.save(case.model(), path)
-    cmd = [binary, "convert", path, "-o", out, "-q"] + (["--keep-io-layout"] if keep_io else [])
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    p = convert(binary, path, out, "-q", *(["--keep-io-layout"] if keep_io else []))
     if case.refuse is not None:
         if p.returncode == 0:
             return ["converted, but should have been refused"], {}
@@ -824,20 +784,18 @@ def run_case(case, binary, tmp, keep_io):
         ev = ReferenceEvaluator(path)
         refs = dict(zip(ev.output_names, ev.run(None, feeds)))
     else:
-        refs = case.ref_fn(feeds) if case.ref_fn else reference(path, feeds)
+        refs = case.ref_fn(feeds) if case.ref_fn else ort_outputs(path, feeds)
     errs = []
     for res in RESOLVERS:
         if res == OpResolverType.BUILTIN_REF and case.skip_ref:
             SKIPPED.add(f"{case.name} ({case.skip_ref})")
             continue
         try:
-            it = Interpreter(model_path=out, experimental_op_resolver_type=res)
+            it = interpreter(out, res, SKIPPED, case.name)
         except (ValueError, RuntimeError) as e:
-            if res == OpResolverType.BUILTIN_REF and "Didn't find op" in str(e):
-                m = re.search(r"opcode '(\w+)' version '(\d+)'", str(e))
-                SKIPPED.add(f"{case.name} ({m.group(1)} v{m.group(2)})" if m else case.name)
-                continue
             errs.append(f"{res.name}: {str(e).strip()[:300]}")
+            continue
+        if not it:
             continue
         it.allocate_tensors()
         for d in it.get_input_details():
@@ -852,13 +810,7 @@ def run_case(case, binary, tmp, keep_io):
                 errs.append(f"{res.name}: {e}")
     ops = op_counts(out)
     if not keep_io:
-        for op, want in case.counts.items():
-            have = ops.get(op, 0)
-            if want is None:
-                if have == 0:
-                    errs.append(f"expected some {op}, got none")
-            elif have != want:
-                errs.append(f"expected {want} {op}, got {have}")
+        errs += count_errors(case.counts, ops)
     return errs, ops
 
 

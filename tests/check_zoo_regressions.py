@@ -16,34 +16,23 @@ Exit status 1 if any case fails.  Closing line: 'N passed, N failed'.
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import onnxruntime as ort
-from ai_edge_litert.interpreter import Interpreter, OpResolverType
-from onnx import TensorProto, helper, numpy_helper
+from ai_edge_litert.interpreter import Interpreter
+from onnx import TensorProto, helper
+from o2l_testlib import REPO, RESOLVERS, const, convert, node, onnx_model
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(REPO), "shared", "tools"))
 RTOL = 1e-5
 RNG = np.random.default_rng(7)
 F32 = TensorProto.FLOAT
-RESOLVERS = (OpResolverType.AUTO, OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-             OpResolverType.BUILTIN_REF)
-
-
-def const(name, arr):
-    return numpy_helper.from_array(np.asarray(arr), name)
 
 
 def f32(*shape, lo=-1.0, hi=1.0):
     return RNG.uniform(lo, hi, shape).astype(np.float32)
-
-
-def node(op, ins, outs, **attrs):
-    return helper.make_node(op, ins, outs, **attrs)
 
 
 class Case:
@@ -59,13 +48,8 @@ class Case:
         self.counts.update(counts or {})
 
     def model(self):
-        g = helper.make_graph(self.nodes, self.name,
-                              [helper.make_tensor_value_info("X", F32, self.shape)],
-                              [helper.make_tensor_value_info(o, F32, None) for o in self.outputs],
-                              self.inits)
-        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", self.opset)])
-        m.ir_version = 8
-        return m
+        return onnx_model(self.name, self.nodes, [("X", F32, self.shape)],
+                          [(o, F32) for o in self.outputs], self.inits, self.opset)
 
 
 def conv(name, x, y, cin, cout, k=1, stride=1, pad=0, group=1):
@@ -428,7 +412,7 @@ def check(case, binary, work, verbose):
     tfl = os.path.join(work, case.name + ".tflite")
     with open(onnx_path, "wb") as f:
         f.write(case.model().SerializeToString())
-    p = subprocess.run([binary, "convert", onnx_path, "-o", tfl], capture_output=True, text=True)
+    p = convert(binary, onnx_path, tfl)
     if verbose:
         print(p.stdout + p.stderr)
     if p.returncode != 0:

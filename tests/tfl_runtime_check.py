@@ -17,7 +17,6 @@ ONNX Resize (via onnxruntime), and the highest operator versions accepted.
 Exit status: 0 when every check passed.
 """
 import argparse
-import contextlib
 import os
 import re
 import subprocess
@@ -26,6 +25,7 @@ import tempfile
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
+from o2l_testlib import quiet_stderr
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESOLVERS = {
@@ -40,19 +40,6 @@ def pattern(shape, salt):
     n = int(np.prod(shape))
     k = (np.arange(n, dtype=np.int64) * 37 + salt * 11) % 101 - 50
     return (k.astype(np.float32) / np.float32(50)).reshape(shape)
-
-
-@contextlib.contextmanager
-def quiet_stderr():
-    """LiteRT logs to fd 2 from C++; keep the report readable."""
-    saved = os.dup(2)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def load(path, resolver="default"):
