@@ -12,7 +12,8 @@
  *       / N), and Ethos-U runs MEAN and MUL on the NPU but not SUM.
  *   MEAN over the channels of a [B,]H,W,C map (H, W, C > 1) -> over
  *       [B,]1,H*W,C, or the spatial axes first: Vela reduces depth only
- *       when one of H, W, C is 1 (mean_depth).
+ *       when one of H, W, C is 1 (mean_depth); a MEAN of a 5-D map reads
+ *       it as 4-D where merging axes allows (mean_rank).
  *   BROADCAST_TO feeding only broadcasting binaries (MUL, ADD, ...) is
  *       dropped: Vela does not know BROADCAST_TO (ECA / SE gates written
  *       with expand_as ran on the CPU).
@@ -142,6 +143,79 @@ static Status sum_to_mean(Ctx *cx, Graph *g, Node *n, int *done) {
 
 /* ---- MEAN over the channels, in a form Ethos-U takes -------------------- */
 
+/* Reduction axes of a MEAN as flags over x's axes; false if not constant. */
+static bool reduced_axes(const Node *n, bool *red) {
+  const Value *x = n->in[0], *ax = n->nin > 1 ? n->in[1] : NULL;
+  for (int i = 0; i < x->rank; i++)
+    red[i] = false;
+  if (!ax || !value_is_const(ax) || (ax->dtype != DT_I32 && ax->dtype != DT_I64))
+    return false;
+  for (int64_t i = 0; i < value_numel(ax); i++) {
+    int64_t a = load_as_i64(ax->data, ax->dtype, (size_t)i);
+    a += a < 0 ? x->rank : 0;
+    if (a < 0 || a >= x->rank)
+      return false;
+    red[a] = true;
+  }
+  return true;
+}
+
+/* Vela takes tensors of at most 4 dimensions (the split attention of
+ * ResNeSt / SKNet sums over the radix axis of [1, r, H, W, C] maps).  A
+ * MEAN of a 5-D (or 6-D) map reads it with its size-1 axes dropped and
+ * neighbouring axes that are both reduced or both kept merged (kept
+ * ones while they stay <= 65535, Vela's largest dimension), when that
+ * leaves at most 4; RESHAPEs on both sides. */
+static Status mean_rank(Ctx *cx, Graph *g, Node *n, int *done) {
+  Value *x = n->in[0], *y = n->out[0];
+  bool red[O2L_MAX_RANK];
+  if (!is_act(x) || y->dtype != DT_F32 || x->rank <= 4 || !reduced_axes(n, red))
+    return O2L_OK;
+  int64_t dims[O2L_MAX_RANK];
+  bool rflag[O2L_MAX_RANK];
+  int k = 0;
+  for (int i = 0; i < x->rank; i++) {
+    if (x->dims[i] <= 0)
+      return O2L_OK;
+    if (x->dims[i] == 1)
+      continue;
+    if (k > 0 && rflag[k - 1] == red[i] &&
+        (red[i] || dims[k - 1] * x->dims[i] <= 65535)) {
+      dims[k - 1] *= x->dims[i];
+      continue;
+    }
+    dims[k] = x->dims[i];
+    rflag[k++] = red[i];
+  }
+  if (k > 4 || k == 0)
+    return O2L_OK;
+  int64_t vd[4] = {1, 1, 1, 1}, td[4], axes[4];
+  int na = 0;
+  for (int i = 0; i < k; i++) {
+    vd[4 - k + i] = dims[i];
+    if (rflag[i])
+      axes[na++] = 4 - k + i;
+  }
+  memcpy(td, vd, sizeof td);
+  for (int i = 0; i < na; i++)
+    td[axes[i]] = 1;
+  Value *shape = i32s(cx, g, y->name, "/view_shape", 4, vd);
+  Value *view = graph_add_value(cx, g, q_name(cx, y->name, "/view4"), DT_F32, 4, vd);
+  Value *nax = i32s(cx, g, y->name, "/view_axes", na, axes);
+  Value *t = graph_add_value(cx, g, q_name(cx, y->name, "/mean4"), DT_F32, 4, td);
+  Value *oshape = i32s(cx, g, y->name, "/mean_shape", y->rank, y->dims);
+  if (!shape || !view || !nax || !t || !oshape ||
+      !add_node(cx, g, TFL_RESHAPE, n->name, x, shape, view) ||
+      !add_node(cx, g, TFL_RESHAPE, n->name, t, oshape, y))
+    return failed(cx);
+  n->in[0] = view;
+  n->in[1] = nax;
+  n->out[0] = t;
+  n->opt.keep_dims = true;
+  (*done)++;
+  return O2L_OK;
+}
+
 /* Vela reduces the depth of a [B,]H,W,C map only when H, W or C is 1
  * (LayerNorm written out, GroupNorm's statistics: ConvNeXt had 44 MEANs
  * on the CPU).  A MEAN over the channels alone reads the map as
@@ -149,19 +223,11 @@ static Status sum_to_mean(Ctx *cx, Graph *g, Node *n, int *done) {
  * spatial axes (a mean of equal-sized means is the mean), which leaves H
  * or W at 1.  A RESHAPE restores the original output shape. */
 static Status mean_depth(Ctx *cx, Graph *g, Node *n, int *done) {
-  Value *x = n->in[0], *y = n->out[0], *ax = n->nin > 1 ? n->in[1] : NULL;
+  Value *x = n->in[0], *y = n->out[0];
   int r = x->rank, o = r - 3; /* H, W, C are axes o, o+1, o+2 */
-  if (!is_act(x) || y->dtype != DT_F32 || (r != 3 && r != 4) || !ax ||
-      !value_is_const(ax) || (ax->dtype != DT_I32 && ax->dtype != DT_I64))
+  bool red[O2L_MAX_RANK];
+  if (!is_act(x) || y->dtype != DT_F32 || (r != 3 && r != 4) || !reduced_axes(n, red))
     return O2L_OK;
-  bool red[4] = {false, false, false, false};
-  for (int64_t i = 0; i < value_numel(ax); i++) {
-    int64_t a = load_as_i64(ax->data, ax->dtype, (size_t)i);
-    a += a < 0 ? r : 0;
-    if (a < 0 || a >= r)
-      return O2L_OK;
-    red[a] = true;
-  }
   const int64_t *d = x->dims;
   if (!red[o + 2] || (o && red[0]) || d[o] == 1 || d[o + 1] == 1 ||
       d[o + 2] == 1 || d[o] * d[o + 1] > INT32_MAX)
@@ -699,8 +765,10 @@ Status quant_rewrite(Ctx *cx, Graph *g) {
       TRY(broadcast_elide(cx, g, g->nodes[i], &bcasts));
   /* after SUM -> MEAN, so those MEANs get the NPU form too */
   for (int i = 0; i < g->nnodes; i++)
-    if (!g->nodes[i]->dead && g->nodes[i]->op == TFL_MEAN)
+    if (!g->nodes[i]->dead && g->nodes[i]->op == TFL_MEAN) {
+      TRY(mean_rank(cx, g, g->nodes[i], &means));
       TRY(mean_depth(cx, g, g->nodes[i], &means));
+    }
   if (sums + means + bcasts + tiles + elus + d2s + divs) {
     if (bcasts)
       graph_compact(g);
@@ -715,8 +783,8 @@ Status quant_rewrite(Ctx *cx, Graph *g) {
   if (sums)
     ctx_report(cx, "integer rewrites: %d SUM as MEAN * count", sums);
   if (means)
-    ctx_report(cx, "integer rewrites: %d MEAN over the channels of a map in "
-               "the form Ethos-U runs", means);
+    ctx_report(cx, "integer rewrites: %d MEAN(s) in the forms Ethos-U runs "
+               "(at most 4-D, depth reduced only with H or W 1)", means);
   if (bcasts)
     ctx_report(cx, "integer rewrites: %d BROADCAST_TO read directly by the "
                "broadcasting operators after them", bcasts);

@@ -737,6 +737,33 @@ static void test_rewrite_div_positive(void) {
   t_free(&t);
 }
 
+/* A MEAN over the second axis of a 5-D map is read as 4-D ([1,1,2,60]:
+ * size-1 axes dropped, the kept ones merged), same values. */
+static void test_rewrite_mean_rank(void) {
+  T t;
+  t_init(&t, O2L_QUANT_INT8);
+  int64_t d[5] = {1, 2, 3, 4, 5}, dy[4] = {1, 3, 4, 5}, d1[1] = {1};
+  const int32_t ax[1] = {1};
+  Value *x = act(&t, "x", 5, d), *y = act(&t, "y", 4, dy), *a = act(&t, "a", 5, d);
+  Node *m = op(&t, TFL_MEAN, 2, (Value *[]){x, cst(&t, "ax", DT_I32, 1, d1, ax)}, y);
+  op(&t, TFL_ABS, 1, (Value *[]){x}, a);
+  Value *outs[2] = {y, a};
+  graph_set_inputs(&t.cx, t.g, 1, &x);
+  graph_set_outputs(&t.cx, t.g, 2, outs);
+  float in[120], y0[60], y1[60], a0[120];
+  for (int i = 0; i < 120; i++)
+    in[i] = (float)((i * 13) % 17) - 8;
+  run_ref(&t, in, y0, 60, a0, 120);
+  CHECK(quant_rewrite(&t.cx, t.g) == O2L_OK);
+  const Value *v = m->in[0];
+  CHECK(v->rank == 4 && v->dims[0] == 1 && v->dims[1] == 1 && v->dims[2] == 2 &&
+        v->dims[3] == 60 && y->producer->op == TFL_RESHAPE);
+  run_ref(&t, in, y1, 60, a0, 120);
+  for (int i = 0; i < 60; i++)
+    CHECK(NEAR(y0[i], y1[i], 1e-5));
+  t_free(&t);
+}
+
 /* int16x8: symmetric int16 activations, int64 biases, ADD with
  * pot_scale_int16 = false, fixed LOGISTIC parameters. */
 static void test_int16x8(void) {
@@ -928,6 +955,7 @@ int main(void) {
   test_rewrite_space();
   test_rewrite_normalize();
   test_rewrite_mean();
+  test_rewrite_mean_rank();
   test_rewrite_broadcast();
   test_rewrite_tile();
   test_rewrite_div_positive();
