@@ -10,7 +10,6 @@
  * TRANSPOSE turns this order into that one" are all computed on such
  * refinements.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "lower/layout.h"
@@ -380,21 +379,4 @@ bool layout_convert_plan(const Layout *from, const Layout *to, int *rank,
       perm[m++] = group_of[q[k]];
   *rank = ngroups;
   return true;
-}
-
-const char *layout_str(const Layout *L, char *buf, size_t n) {
-  size_t used = 0;
-  int w = snprintf(buf, n, "f=[");
-  for (int i = 0; i < L->n && w >= 0 && (size_t)w < n; i++) {
-    used = (size_t)w;
-    w += snprintf(buf + used, n - used, i ? ",%lld" : "%lld",
-                  (long long)L->f[i]);
-  }
-  if (w >= 0 && (size_t)w < n)
-    w += snprintf(buf + w, n - (size_t)w, "] p=[");
-  for (int i = 0; i < L->n && w >= 0 && (size_t)w < n; i++)
-    w += snprintf(buf + w, n - (size_t)w, i ? ",%d" : "%d", L->p[i]);
-  if (w >= 0 && (size_t)w < n)
-    snprintf(buf + w, n - (size_t)w, "]");
-  return buf;
 }

@@ -68,7 +68,4 @@ void perm_channels_last(int rank, int *perm);
 bool perm_is_identity(int rank, const int *perm);
 void perm_invert(int rank, const int *perm, int *inv);
 
-/* For messages: "[0,2,3,1]" or "f=[16,25] p=[1,0]". */
-const char *layout_str(const Layout *L, char *buf, size_t n);
-
 #endif

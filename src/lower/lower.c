@@ -324,14 +324,6 @@ Value *lw_const_perm(Lower *lw, Value *v, const int *perm, int prank,
 
 const Layout *lw_layout(Lower *lw, Value *v) { return &lw->map[v->id].L; }
 
-bool lw_layout_free(Lower *lw, Value *v) {
-  (void)lw;
-  int big = 0;
-  for (int i = 0; i < v->rank; i++)
-    big += v->dims[i] > 1;
-  return big <= 1;
-}
-
 bool lw_perm_of(Lower *lw, Value *v, int *perm) {
   if (value_is_const(v) || !lw->map[v->id].t) {
     perm_identity(v->rank, perm);

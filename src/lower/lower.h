@@ -90,9 +90,6 @@ void lw_pick_perm(Lower *lw, Node *n, int r, const int64_t *out_dims,
  * with leading 1s to rank r, numpy style, then permuted). */
 Value *lw_in_bcast(Lower *lw, Value *v, int r, const int *perm,
                    const char *why);
-/* True if v's value is the same whichever axis order it is stored in (a
- * scalar or a tensor with at most one dim > 1... used by broadcasting). */
-bool lw_layout_free(Lower *lw, Value *v);
 
 /* ---- making tensors and operators --------------------------------------- */
 

@@ -644,19 +644,9 @@ static size_t elem(FbReader *r, FbVec v, uint32_t i, size_t es) {
   return v.pos + (size_t)i * es;
 }
 
-uint8_t fb_vec_u8_at(FbReader *r, FbVec v, uint32_t i) {
-  size_t p = elem(r, v, i, 1);
-  return p ? r->buf[p] : 0;
-}
-
 int32_t fb_vec_i32_at(FbReader *r, FbVec v, uint32_t i) {
   size_t p = elem(r, v, i, 4);
   return p ? (int32_t)(uint32_t)rd(r, p, 4) : 0;
-}
-
-uint32_t fb_vec_u32_at(FbReader *r, FbVec v, uint32_t i) {
-  size_t p = elem(r, v, i, 4);
-  return p ? (uint32_t)rd(r, p, 4) : 0;
 }
 
 int64_t fb_vec_i64_at(FbReader *r, FbVec v, uint32_t i) {

@@ -176,9 +176,7 @@ const char *fb_get_str(FbReader *r, FbTable t, int id, size_t *len);
 
 /* Elements of a vector read with the matching elem_size; i < v.n is the
  * caller's to check (out-of-range i is reported and gives 0). */
-uint8_t fb_vec_u8_at(FbReader *r, FbVec v, uint32_t i);
 int32_t fb_vec_i32_at(FbReader *r, FbVec v, uint32_t i);
-uint32_t fb_vec_u32_at(FbReader *r, FbVec v, uint32_t i);
 int64_t fb_vec_i64_at(FbReader *r, FbVec v, uint32_t i);
 float fb_vec_f32_at(FbReader *r, FbVec v, uint32_t i);
 /* A vector of tables / strings (elem_size 4). */
