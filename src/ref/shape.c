@@ -113,13 +113,127 @@ Status ref_transpose_prepare(RefPrep *p, RefOp *op) {
   return view_finish(p, op, v, cnt, od);
 }
 
+/* SLICE: begin b[i] and size e[i] (-1: to the end) on every dim. */
+static Status slice_view(RefPrep *p, const Node *n, const int64_t *b,
+                         const int64_t *e, int nb, View *v, int64_t *od) {
+  const Value *in = n->in[0];
+  int r = in->rank;
+  if (nb != r)
+    return ref_bad(p, n, "begin has %d entries for rank %d", nb, r);
+  int64_t st[O2L_MAX_RANK];
+  ref_strides(r, in->dims, st);
+  for (int i = 0; i < r; i++) {
+    int64_t size = e[i] == -1 ? in->dims[i] - b[i] : e[i];
+    if (b[i] < 0 || size < 0 || b[i] + size > in->dims[i])
+      return ref_bad(p, n, "slice [%lld, +%lld) out of dim %d of size %lld",
+                     (long long)b[i], (long long)e[i], i,
+                     (long long)in->dims[i]);
+    v->base += b[i] * st[i];
+    v->dims[i] = od[i] = size;
+    v->ist[i] = st[i];
+  }
+  v->rank = r;
+  return O2L_OK;
+}
+
+/* One STRIDED_SLICE spec on a dim of `size`, TFLite's StartForAxis /
+ * StopForAxis clamping: the first index, the step (1 when shrunk) and the
+ * count; false when a shrunk index is outside the dim. */
+static bool strided_range(int64_t size, int64_t begin, int64_t end,
+                          int64_t stride, bool bm, bool em, bool shrink,
+                          int64_t *first, int64_t *step, int64_t *cnt) {
+  int64_t start = bm ? (stride > 0 ? 0 : size - 1) : begin;
+  if (start < 0)
+    start += size;
+  int64_t stop;
+  if (shrink) {
+    if (start < 0 || start >= size)
+      return false;
+    stop = start + 1;
+    stride = 1;
+  } else {
+    start = stride > 0 ? (start < 0 ? 0 : start > size ? size : start)
+                       : (start < -1 ? -1 : start > size - 1 ? size - 1 : start);
+    stop = em ? (stride > 0 ? size : -1) : end;
+    if (!em && stop < 0)
+      stop += size;
+    stop = stride > 0 ? (stop < 0 ? 0 : stop > size ? size : stop)
+                      : (stop < -1 ? -1 : stop > size - 1 ? size - 1 : stop);
+  }
+  int64_t span = stop - start;
+  int64_t k = stride > 0 ? (span + stride - 1) / stride
+                         : (span + stride + 1) / stride;
+  *first = start;
+  *step = stride;
+  *cnt = k < 0 ? 0 : k;
+  return true;
+}
+
+/* STRIDED_SLICE: the ellipsis and new axes expanded into one spec per
+ * output dim, each clamped by strided_range. */
+static Status strided_slice_view(RefPrep *p, const Node *n, const int64_t *b,
+                                 const int64_t *e, const int64_t *s, int nb,
+                                 View *v, int64_t *od, int *orank) {
+  const Value *in = n->in[0];
+  const TflOptions *o = &n->opt;
+  int r = in->rank;
+  int64_t st[O2L_MAX_RANK];
+  ref_strides(r, in->dims, st);
+  int specs_in = 0; /* specs that consume an input dim */
+  for (int i = 0; i < nb; i++)
+    if (!(o->new_axis_mask >> i & 1) && !(o->ellipsis_mask >> i & 1))
+      specs_in++;
+  int d = 0, vr = 0;
+  *orank = 0;
+  for (int i = 0; i < nb || d < r; i++) {
+    bool past = i >= nb; /* implicit full slices after the last spec */
+    if (vr + r >= REF_ITER_MAX || *orank + r >= 2 * O2L_MAX_RANK)
+      return ref_bad(p, n, "too many output dims");
+    if (!past && (o->new_axis_mask >> i & 1)) {
+      v->dims[vr] = 1;
+      v->ist[vr++] = 0;
+      od[(*orank)++] = 1;
+      continue;
+    }
+    if (!past && (o->ellipsis_mask >> i & 1)) {
+      for (int k = specs_in; k < r && d < r; k++, d++) {
+        v->dims[vr] = od[(*orank)++] = in->dims[d];
+        v->ist[vr++] = st[d];
+      }
+      specs_in = r; /* only one ellipsis counts */
+      continue;
+    }
+    if (d >= r)
+      return ref_bad(p, n, "more slice specs than input dims");
+    int64_t stride = past ? 1 : s[i];
+    if (stride == 0)
+      return ref_bad(p, n, "stride 0 on dim %d", d);
+    bool bm = past || (o->begin_mask >> i & 1);
+    bool em = past || (o->end_mask >> i & 1);
+    bool shrink = !past && (o->shrink_axis_mask >> i & 1);
+    int64_t end = past ? 0 : o->offset ? b[i] + e[i] : e[i];
+    int64_t start, cnt;
+    if (!strided_range(in->dims[d], past ? 0 : b[i], end, stride, bm, em,
+                       shrink, &start, &stride, &cnt))
+      return ref_bad(p, n, "shrunk index %lld out of dim %d of size %lld",
+                     (long long)b[i], d, (long long)in->dims[d]);
+    if (cnt > 0)
+      v->base += start * st[d];
+    v->dims[vr] = cnt;
+    v->ist[vr++] = stride * st[d];
+    if (!shrink)
+      od[(*orank)++] = cnt;
+    d++;
+  }
+  v->rank = vr;
+  return O2L_OK;
+}
+
 Status ref_slice_prepare(RefPrep *p, RefOp *op) {
   const Node *n = op->node;
   bool strided = n->op == TFL_STRIDED_SLICE;
-  TRY(ref_need_count(p, n, strided ? 3 : 3, strided ? 4 : 3, 1));
+  TRY(ref_need_count(p, n, 3, strided ? 4 : 3, 1));
   TRY(need_same_type(p, n));
-  const Value *in = n->in[0];
-  int r = in->rank;
   int64_t b[O2L_MAX_RANK * 2], e[O2L_MAX_RANK * 2], s[O2L_MAX_RANK * 2];
   int nb = 0, ne = 0, ns = 0;
   TRY(ref_const_ints(p, n, 1, b, O2L_MAX_RANK * 2, &nb));
@@ -136,92 +250,12 @@ Status ref_slice_prepare(RefPrep *p, RefOp *op) {
   View *v = view_new(p, n);
   if (!v)
     return p->cx->status;
-  int64_t st[O2L_MAX_RANK], od[O2L_MAX_RANK * 2];
-  ref_strides(r, in->dims, st);
-  int orank = 0;
-  if (!strided) {
-    if (nb != r)
-      return ref_bad(p, n, "begin has %d entries for rank %d", nb, r);
-    for (int i = 0; i < r; i++) {
-      int64_t size = e[i] == -1 ? in->dims[i] - b[i] : e[i];
-      if (b[i] < 0 || size < 0 || b[i] + size > in->dims[i])
-        return ref_bad(p, n, "slice [%lld, +%lld) out of dim %d of size %lld",
-                       (long long)b[i], (long long)e[i], i,
-                       (long long)in->dims[i]);
-      v->base += b[i] * st[i];
-      v->dims[i] = od[i] = size;
-      v->ist[i] = st[i];
-    }
-    v->rank = orank = r;
-    return view_finish(p, op, v, orank, od);
-  }
-  /* STRIDED_SLICE: expand the ellipsis and new axes into one spec per
-   * output dim, then TFLite's StartForAxis / StopForAxis clamping. */
-  const TflOptions *o = &n->opt;
-  int specs_in = 0; /* specs that consume an input dim */
-  for (int i = 0; i < nb; i++)
-    if (!(o->new_axis_mask >> i & 1) && !(o->ellipsis_mask >> i & 1))
-      specs_in++;
-  int d = 0, vr = 0;
-  for (int i = 0; i < nb || d < r; i++) {
-    bool past = i >= nb; /* implicit full slices after the last spec */
-    if (vr + r >= REF_ITER_MAX || orank + r >= 2 * O2L_MAX_RANK)
-      return ref_bad(p, n, "too many output dims");
-    if (!past && (o->new_axis_mask >> i & 1)) {
-      v->dims[vr] = 1;
-      v->ist[vr++] = 0;
-      od[orank++] = 1;
-      continue;
-    }
-    if (!past && (o->ellipsis_mask >> i & 1)) {
-      for (int k = specs_in; k < r && d < r; k++, d++) {
-        v->dims[vr] = od[orank++] = in->dims[d];
-        v->ist[vr++] = st[d];
-      }
-      specs_in = r; /* only one ellipsis counts */
-      continue;
-    }
-    if (d >= r)
-      return ref_bad(p, n, "more slice specs than input dims");
-    int64_t size = in->dims[d];
-    int64_t stride = past ? 1 : s[i];
-    if (stride == 0)
-      return ref_bad(p, n, "stride 0 on dim %d", d);
-    bool bm = past || (o->begin_mask >> i & 1), em = past || (o->end_mask >> i & 1);
-    bool shrink = !past && (o->shrink_axis_mask >> i & 1);
-    int64_t end = past ? 0 : o->offset ? b[i] + e[i] : e[i];
-    int64_t start = bm ? (stride > 0 ? 0 : size - 1) : b[i];
-    if (start < 0)
-      start += size;
-    int64_t stop;
-    if (shrink) {
-      if (start < 0 || start >= size)
-        return ref_bad(p, n, "shrunk index %lld out of dim %d of size %lld",
-                       (long long)b[i], d, (long long)size);
-      stop = start + 1;
-      stride = 1;
-    } else {
-      start = stride > 0 ? (start < 0 ? 0 : start > size ? size : start)
-                         : (start < -1 ? -1 : start > size - 1 ? size - 1 : start);
-      stop = em ? (stride > 0 ? size : -1) : end;
-      if (!em && stop < 0)
-        stop += size;
-      stop = stride > 0 ? (stop < 0 ? 0 : stop > size ? size : stop)
-                        : (stop < -1 ? -1 : stop > size - 1 ? size - 1 : stop);
-    }
-    int64_t span = stop - start;
-    int64_t cnt = stride > 0 ? (span + stride - 1) / stride
-                             : (span + stride + 1) / stride;
-    cnt = cnt < 0 ? 0 : cnt;
-    if (cnt > 0)
-      v->base += start * st[d];
-    v->dims[vr] = cnt;
-    v->ist[vr++] = stride * st[d];
-    if (!shrink)
-      od[orank++] = cnt;
-    d++;
-  }
-  v->rank = vr;
+  int64_t od[O2L_MAX_RANK * 2];
+  int orank = n->in[0]->rank;
+  if (strided)
+    TRY(strided_slice_view(p, n, b, e, s, nb, v, od, &orank));
+  else
+    TRY(slice_view(p, n, b, e, nb, v, od));
   return view_finish(p, op, v, orank, od);
 }
 
