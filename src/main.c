@@ -149,14 +149,10 @@ static int parse_method(const char *s, o2l_calib_method *m) {
   return 0;
 }
 
-static int cmd_convert(int argc, char **argv) {
-  o2l_options opt;
-  memset(&opt, 0, sizeof opt);
-  const char **shapes = calloc((size_t)argc + 1, sizeof(char *));
-  if (!shapes) {
-    fprintf(stderr, "onnx2lite: out of memory\n");
-    return 1;
-  }
+/* Fills opt from the convert arguments (shapes: room for argc entries);
+ * 0, or the exit code of the usage error printed. */
+static int parse_convert(int argc, char **argv, o2l_options *opt,
+                         const char **shapes) {
   int rc = 0;
   for (int i = 0; i < argc && rc == 0; i++) {
     const char *a = argv[i];
@@ -169,71 +165,83 @@ static int cmd_convert(int argc, char **argv) {
   i++;
     if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
       NEED_VALUE();
-      opt.output_path = val;
+      opt->output_path = val;
     } else if (!strcmp(a, "--input-shape")) {
       NEED_VALUE();
-      shapes[opt.n_input_shapes++] = val;
+      shapes[opt->n_input_shapes++] = val;
     } else if (!strcmp(a, "--keep-io-layout")) {
-      opt.keep_io_layout = 1;
+      opt->keep_io_layout = 1;
     } else if (!strcmp(a, "--quantize")) {
       NEED_VALUE();
-      if (parse_quant(val, &opt.quantize))
+      if (parse_quant(val, &opt->quantize))
         rc = usage_error("unknown --quantize mode '%s' (float16, dynamic, "
                          "int8, int16x8)", val);
     } else if (!strcmp(a, "--calib")) {
       NEED_VALUE();
-      opt.calib_path = val;
+      opt->calib_path = val;
     } else if (!strcmp(a, "--calib-samples")) {
       NEED_VALUE();
       char *end;
       long n = strtol(val, &end, 10);
       if (*end || n <= 0 || n > 1000000)
         rc = usage_error("--calib-samples needs a positive count, not '%s'", val);
-      opt.calib_samples = (int)n;
+      opt->calib_samples = (int)n;
     } else if (!strcmp(a, "--calib-method")) {
       NEED_VALUE();
-      if (parse_method(val, &opt.calib_method))
+      if (parse_method(val, &opt->calib_method))
         rc = usage_error("unknown --calib-method '%s' (minmax, percentile, mse)", val);
     } else if (!strcmp(a, "--io-type")) {
       NEED_VALUE();
-      if (parse_io_type(val, &opt.io_type))
+      if (parse_io_type(val, &opt->io_type))
         rc = usage_error("unknown --io-type '%s' (int8, uint8, int16, float32)", val);
     } else if (!strcmp(a, "--per-tensor")) {
-      opt.per_tensor = 1;
+      opt->per_tensor = 1;
     } else if (!strcmp(a, "--mean")) {
       NEED_VALUE();
-      opt.n_mean = parse_floats(val, opt.mean, 4);
-      if (opt.n_mean <= 0)
+      opt->n_mean = parse_floats(val, opt->mean, 4);
+      if (opt->n_mean <= 0)
         rc = usage_error("--mean needs numbers like 0.485,0.456,0.406, not '%s'", val);
     } else if (!strcmp(a, "--std")) {
       NEED_VALUE();
-      opt.n_std = parse_floats(val, opt.std, 4);
-      if (opt.n_std <= 0)
+      opt->n_std = parse_floats(val, opt->std, 4);
+      if (opt->n_std <= 0)
         rc = usage_error("--std needs numbers like 0.229,0.224,0.225, not '%s'", val);
     } else if (!strcmp(a, "--scale")) {
       NEED_VALUE();
       float s;
       if (parse_floats(val, &s, 1) != 1 || !(s > 0))
         rc = usage_error("--scale needs a positive number, not '%s'", val);
-      opt.scale = s;
+      opt->scale = s;
     } else if (!strcmp(a, "--report")) {
       NEED_VALUE();
-      opt.report_json = val;
+      opt->report_json = val;
     } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-      opt.quiet = 1;
+      opt->quiet = 1;
     } else if (a[0] == '-' && a[1]) {
       rc = usage_error("unknown option '%s'", a);
-    } else if (!opt.input_path) {
-      opt.input_path = a;
+    } else if (!opt->input_path) {
+      opt->input_path = a;
     } else {
       rc = usage_error("unexpected argument '%s' (one input model only)", a);
     }
 #undef NEED_VALUE
   }
-  if (rc == 0 && !opt.input_path)
+  if (rc == 0 && !opt->input_path)
     rc = usage_error("%s", "convert needs an input .onnx file");
-  if (rc == 0 && !opt.output_path)
+  if (rc == 0 && !opt->output_path)
     rc = usage_error("%s", "convert needs -o OUT.tflite");
+  return rc;
+}
+
+static int cmd_convert(int argc, char **argv) {
+  o2l_options opt;
+  memset(&opt, 0, sizeof opt);
+  const char **shapes = calloc((size_t)argc + 1, sizeof(char *));
+  if (!shapes) {
+    fprintf(stderr, "onnx2lite: out of memory\n");
+    return 1;
+  }
+  int rc = parse_convert(argc, argv, &opt, shapes);
   if (rc) {
     free(shapes);
     return rc;
