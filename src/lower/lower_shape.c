@@ -451,6 +451,46 @@ Status gather_lower(Lower *lw, Node *n) {
 
 /* ---- Pad ------------------------------------------------------------------- */
 
+/* PAD, PADV2 (a value other than 0) or MIRROR_PAD of t, stored with perm,
+ * by the positive pads of p; the padded tensor, or NULL. */
+static Value *emit_pad_op(Lower *lw, Node *n, const PadParams *p, Value *t,
+                          const int *perm) {
+  int r = p->rank;
+  int32_t pads[2 * O2L_MAX_RANK];
+  for (int j = 0; j < r; j++) {
+    int a = perm[j];
+    pads[2 * j] = (int32_t)(p->begin[a] > 0 ? p->begin[a] : 0);
+    pads[2 * j + 1] = (int32_t)(p->end[a] > 0 ? p->end[a] : 0);
+  }
+  int64_t pdims[2] = {r, 2}, od[O2L_MAX_RANK];
+  perm_apply(r, p->out, perm, od);
+  Value *pc = lw_const(lw, "paddings", DT_I32, 2, pdims, pads);
+  Value *o = lw_tensor(lw, NULL, t->dtype, r, od);
+  if (!pc || !o)
+    return NULL;
+  Value *in[3] = {t, pc, NULL};
+  Node *op;
+  if (p->mode == PAD_CONSTANT && !p->value_runtime && p->value == 0) {
+    op = lw_op(lw, TFL_PAD, 2, in, 1, &o);
+  } else if (p->mode == PAD_CONSTANT) {
+    if (p->value_runtime) {
+      Value *cv = lw_in_asis(lw, n->in[2]);
+      in[2] = cv ? lw_reshape(lw, cv, 0, NULL, "value") : NULL;
+    } else {
+      in[2] = scalar_of(lw, "value", t->dtype, p->value);
+    }
+    if (!in[2])
+      return NULL;
+    op = lw_op(lw, TFL_PADV2, 3, in, 1, &o);
+  } else {
+    op = lw_op(lw, TFL_MIRROR_PAD, 2, in, 1, &o);
+    if (op)
+      op->opt.mirror_mode = p->mode == PAD_REFLECT ? TFL_MIRROR_REFLECT
+                                                   : TFL_MIRROR_SYMMETRIC;
+  }
+  return op ? o : NULL;
+}
+
 Status pad_lower(Lower *lw, Node *n) {
   PadParams p;
   TRY(pad_params(lw->cx, lw->src, n, &p));
@@ -507,39 +547,8 @@ Status pad_lower(Lower *lw, Node *n) {
       return O2L_OK;
     }
   }
-  int32_t pads[2 * O2L_MAX_RANK];
-  for (int j = 0; j < r; j++) {
-    int a = perm[j];
-    pads[2 * j] = (int32_t)(p.begin[a] > 0 ? p.begin[a] : 0);
-    pads[2 * j + 1] = (int32_t)(p.end[a] > 0 ? p.end[a] : 0);
-  }
-  int64_t pdims[2] = {r, 2}, od[O2L_MAX_RANK];
-  perm_apply(r, p.out, perm, od);
-  Value *pc = lw_const(lw, "paddings", DT_I32, 2, pdims, pads);
-  Value *o = lw_tensor(lw, NULL, t->dtype, r, od);
-  if (!pc || !o)
-    return lw->cx->status;
-  Value *in[3] = {t, pc, NULL};
-  Node *op;
-  if (p.mode == PAD_CONSTANT && !p.value_runtime && p.value == 0) {
-    op = lw_op(lw, TFL_PAD, 2, in, 1, &o);
-  } else if (p.mode == PAD_CONSTANT) {
-    if (p.value_runtime) {
-      Value *cv = lw_in_asis(lw, n->in[2]);
-      in[2] = cv ? lw_reshape(lw, cv, 0, NULL, "value") : NULL;
-    } else {
-      in[2] = scalar_of(lw, "value", t->dtype, p.value);
-    }
-    if (!in[2])
-      return lw->cx->status;
-    op = lw_op(lw, TFL_PADV2, 3, in, 1, &o);
-  } else {
-    op = lw_op(lw, TFL_MIRROR_PAD, 2, in, 1, &o);
-    if (op)
-      op->opt.mirror_mode = p.mode == PAD_REFLECT ? TFL_MIRROR_REFLECT
-                                                  : TFL_MIRROR_SYMMETRIC;
-  }
-  if (!op)
+  Value *o = emit_pad_op(lw, n, &p, t, perm);
+  if (!o)
     return lw->cx->status;
   lw_set_perm(lw, y, o, perm);
   return O2L_OK;
