@@ -305,6 +305,66 @@ Status conv_lower(Lower *lw, Node *n) {
 
 /* ---- ConvTranspose ------------------------------------------------------- */
 
+/* Where ONNX's output lies in the full (VALID) output of a TRANSPOSE_CONV:
+ * from top[i], keep[i] cells, then extra[i] cells an output_padding adds
+ * past the full output (zero padding that still gets the bias). */
+typedef struct TconvWindow {
+  int64_t full[2], top[2], keep[2], extra[2];
+} TconvWindow;
+
+static void tconv_window(const WinAxis ax[2], TconvWindow *tw) {
+  for (int i = 0; i < 2; i++) {
+    tw->full[i] = tconv_full(&ax[i]);
+    tw->top[i] = ax[i].pb;
+    int64_t room = tw->full[i] - tw->top[i];
+    tw->keep[i] = ax[i].out < room ? ax[i].out : room;
+    tw->extra[i] = ax[i].out - tw->keep[i];
+  }
+}
+
+/* ConvTranspose weight [C, M, kh, kw] as TRANSPOSE_CONV's [M, kh, kw, C]
+ * (1-D kernels get a leading kh of 1). */
+static Value *tconv_filter(Lower *lw, Value *w, const ConvParams *p,
+                           const WinAxis ax[2]) {
+  int perm[4];
+  int64_t fd[4] = {p->out_ch, ax[0].k, ax[1].k, p->in_ch};
+  if (p->nsp == 1) {
+    perm[0] = 1, perm[1] = 2, perm[2] = 0;
+  } else {
+    perm[0] = 1, perm[1] = 2, perm[2] = 3, perm[3] = 0;
+  }
+  return lw_const_perm(lw, w, perm, 4, fd, DT_F32);
+}
+
+/* y from the full output of a TRANSPOSE_CONV: a SLICE of ONNX's window,
+ * then, when an output_padding reaches past the full output, PAD and the
+ * ADD of the bias the TRANSPOSE_CONV was given without. */
+static Status tconv_crop(Lower *lw, Value *y, Value *full, int64_t out_ch,
+                         const WinAxis ax[2], const TconvWindow *tw,
+                         Value *bias) {
+  bool late_bias = tw->extra[0] > 0 || tw->extra[1] > 0;
+  int32_t begin[4] = {0, (int32_t)tw->top[0], (int32_t)tw->top[1], 0};
+  int32_t size[4] = {-1, (int32_t)tw->keep[0], (int32_t)tw->keep[1], -1};
+  Value *bc = lw_const_i32(lw, "begin", 4, begin);
+  Value *sc = lw_const_i32(lw, "size", 4, size);
+  Value *res = late_bias ? lw_tensor(lw, "window", y->dtype, 4,
+                                     (int64_t[4]){y->dims[0], tw->keep[0],
+                                                  tw->keep[1], out_ch})
+                         : feature_out(lw, y, ax[0].out, ax[1].out);
+  Value *sin[3] = {full, bc, sc};
+  if (!bc || !sc || !lw_op(lw, TFL_SLICE, 3, sin, 1, &res))
+    return lw->cx->status;
+  if (!late_bias)
+    return O2L_OK;
+  int64_t none[4] = {0}, after[4] = {0, tw->extra[0], tw->extra[1], 0};
+  Value *padded = conv_emit_pad(lw, res, none, after, false, "padded");
+  Value *fin = feature_out(lw, y, ax[0].out, ax[1].out);
+  Value *ain[2] = {padded, bias};
+  if (!padded || !fin || !lw_op(lw, TFL_ADD, 2, ain, 1, &fin))
+    return lw->cx->status;
+  return O2L_OK;
+}
+
 Status convt_lower(Lower *lw, Node *n) {
   ConvParams p;
   TRY(conv_params(lw->cx, lw->src, n, &p));
@@ -323,39 +383,20 @@ Status convt_lower(Lower *lw, Node *n) {
   if (ax[0].d != 1 || ax[1].d != 1)
     return lw_err(lw, O2L_ERR_UNSUPPORTED,
                   "dilated ConvTranspose: TRANSPOSE_CONV has no dilation");
-  /* Full (VALID) output size and where ONNX's output starts in it. */
-  int64_t full[2], top[2];
-  bool same = true, valid = true;
-  for (int i = 0; i < 2; i++) {
-    full[i] = tconv_full(&ax[i]);
-    top[i] = ax[i].pb;
-    same &= tconv_fits_same(&ax[i]);
-    valid &= tconv_fits_valid(&ax[i]);
-  }
+  TconvWindow tw;
+  tconv_window(ax, &tw);
+  bool same = tconv_fits_same(&ax[0]) && tconv_fits_same(&ax[1]);
+  bool valid = tconv_fits_valid(&ax[0]) && tconv_fits_valid(&ax[1]);
   Value *in = feature_map(lw, x, p.nsp, "convolution reads channels-last");
-  /* W [C, M, kh, kw] -> [M, kh, kw, C] */
-  int perm[4];
-  int64_t fd[4] = {p.out_ch, ax[0].k, ax[1].k, p.in_ch};
-  if (p.nsp == 1) {
-    perm[0] = 1, perm[1] = 2, perm[2] = 0;
-  } else {
-    perm[0] = 1, perm[1] = 2, perm[2] = 3, perm[3] = 0;
-  }
-  Value *filter = lw_const_perm(lw, w, perm, 4, fd, DT_F32);
+  Value *filter = tconv_filter(lw, w, &p, ax);
   Value *bias = p.has_bias ? conv_bias_f32(lw, n, p.out_ch) : NULL;
   if (!in || !filter || (p.has_bias && !bias))
     return lw->cx->status ? lw->cx->status : O2L_ERR_INTERNAL;
-  /* Otherwise the full (VALID) output is cropped to ONNX's window; an
-   * output_padding reaching past it is zero padding that still gets the
-   * bias, so then the bias is added after the PAD. */
+  /* Otherwise the full (VALID) output is cropped to ONNX's window. */
   bool crop = !same && !valid;
-  int64_t keep[2], extra[2];
-  for (int i = 0; i < 2; i++) {
-    keep[i] = ax[i].out < full[i] - top[i] ? ax[i].out : full[i] - top[i];
-    extra[i] = ax[i].out - keep[i];
-  }
-  bool late_bias = crop && (extra[0] > 0 || extra[1] > 0);
-  int64_t oh = crop ? full[0] : ax[0].out, ow = crop ? full[1] : ax[1].out;
+  bool late_bias = crop && (tw.extra[0] > 0 || tw.extra[1] > 0);
+  int64_t oh = crop ? tw.full[0] : ax[0].out;
+  int64_t ow = crop ? tw.full[1] : ax[1].out;
   int32_t oshape[4] = {(int32_t)y->dims[0], (int32_t)oh, (int32_t)ow,
                        (int32_t)p.out_ch};
   Value *os = lw_const_i32(lw, "output_shape", 4, oshape);
@@ -375,26 +416,7 @@ Status convt_lower(Lower *lw, Node *n) {
   op->opt.stride_w = (int)ax[1].s;
   if (!crop)
     return O2L_OK;
-  int32_t begin[4] = {0, (int32_t)top[0], (int32_t)top[1], 0};
-  int32_t size[4] = {-1, (int32_t)keep[0], (int32_t)keep[1], -1};
-  Value *bc = lw_const_i32(lw, "begin", 4, begin);
-  Value *sc = lw_const_i32(lw, "size", 4, size);
-  Value *res = late_bias ? lw_tensor(lw, "window", y->dtype, 4,
-                                     (int64_t[4]){y->dims[0], keep[0],
-                                                  keep[1], p.out_ch})
-                         : feature_out(lw, y, ax[0].out, ax[1].out);
-  Value *sin[3] = {out, bc, sc};
-  if (!bc || !sc || !lw_op(lw, TFL_SLICE, 3, sin, 1, &res))
-    return lw->cx->status;
-  if (!late_bias)
-    return O2L_OK;
-  int64_t none[4] = {0}, after[4] = {0, extra[0], extra[1], 0};
-  Value *padded = conv_emit_pad(lw, res, none, after, false, "padded");
-  Value *fin = feature_out(lw, y, ax[0].out, ax[1].out);
-  Value *ain[2] = {padded, bias};
-  if (!padded || !fin || !lw_op(lw, TFL_ADD, 2, ain, 1, &fin))
-    return lw->cx->status;
-  return O2L_OK;
+  return tconv_crop(lw, y, out, p.out_ch, ax, &tw, bias);
 }
 
 /* ---- pools --------------------------------------------------------------- */
