@@ -114,6 +114,63 @@ static void use_until(RefRunner *r, Slot *s, int index) {
     root->last = index;
 }
 
+/* The slots of n's inputs: cdata[i] their data when known before the run
+ * (constants, folded results), *all_known when every one is. */
+static Status bind_inputs(RefRunner *r, const Node *n, const void **cdata,
+                          bool *all_known) {
+  *all_known = true;
+  for (int i = 0; i < n->nin; i++) {
+    const Value *v = n->in[i];
+    if (!v)
+      continue;
+    Slot *s = NULL;
+    TRY(value_slot(r, n, v, &s));
+    if (v->data)
+      TRY(const_data(r, v, s));
+    if (!s->known && !s->runtime)
+      return ctx_err(r->cx, O2L_ERR_INVALID,
+                     "reference runner: input '%s' of %s is not computed "
+                     "before it (graph not in execution order?)",
+                     v->name, ref_op_desc(n));
+    cdata[i] = s->known ? s->data : NULL;
+    *all_known = *all_known && s->known;
+  }
+  return O2L_OK;
+}
+
+/* Every output of n is present and written by n alone. */
+static Status check_outputs(RefRunner *r, const Node *n) {
+  for (int i = 0; i < n->nout; i++) {
+    const Value *v = n->out[i];
+    Slot *s = NULL;
+    if (!v)
+      return ctx_err(r->cx, O2L_ERR_INVALID, "reference runner: %s has a "
+                     "missing output %d", ref_op_desc(n), i);
+    TRY(value_slot(r, n, v, &s));
+    if (s->known || s->runtime || v->data)
+      return ctx_err(r->cx, O2L_ERR_INVALID,
+                     "reference runner: tensor '%s' written by %s is also "
+                     "a constant, an input or another node's output",
+                     v->name, ref_op_desc(n));
+  }
+  return O2L_OK;
+}
+
+/* Evaluates a prepared op whose inputs are all known; its outputs (already
+ * allocated in op->out) become known. */
+static Status fold_now(RefRunner *r, const Node *n, RefOp *op,
+                       const void **cdata, size_t scratch) {
+  for (int i = 0; i < n->nin; i++)
+    op->in[i] = (void *)cdata[i];
+  RefEval e = {r->cx, NULL};
+  if (scratch && !(e.scratch = arena_alloc(&r->arena, scratch, 64)))
+    return ctx_oom(r->cx, "reference runner scratch");
+  TRY(kernels[n->op].eval(&e, op));
+  for (int i = 0; i < n->nout; i++)
+    r->slots[n->out[i]->id].known = true;
+  return O2L_OK;
+}
+
 /* Prepares node n; when all its inputs are known it is evaluated now
  * (*folded), else it will run and *scratch is the scratch it needs. */
 static Status prepare_node(RefRunner *r, const Node *n, int index,
@@ -129,36 +186,9 @@ static Status prepare_node(RefRunner *r, const Node *n, int index,
     return ctx_oom(cx, "reference runner");
   op->node = n;
   op->index = index;
-  bool all_known = true;
-  for (int i = 0; i < n->nin; i++) {
-    const Value *v = n->in[i];
-    if (!v)
-      continue;
-    Slot *s = NULL;
-    TRY(value_slot(r, n, v, &s));
-    if (v->data)
-      TRY(const_data(r, v, s));
-    if (!s->known && !s->runtime)
-      return ctx_err(cx, O2L_ERR_INVALID,
-                     "reference runner: input '%s' of %s is not computed "
-                     "before it (graph not in execution order?)",
-                     v->name, ref_op_desc(n));
-    cdata[i] = s->known ? s->data : NULL;
-    all_known = all_known && s->known;
-  }
-  for (int i = 0; i < n->nout; i++) {
-    const Value *v = n->out[i];
-    Slot *s = NULL;
-    if (!v)
-      return ctx_err(cx, O2L_ERR_INVALID, "reference runner: %s has a "
-                     "missing output %d", ref_op_desc(n), i);
-    TRY(value_slot(r, n, v, &s));
-    if (s->known || s->runtime || v->data)
-      return ctx_err(cx, O2L_ERR_INVALID,
-                     "reference runner: tensor '%s' written by %s is also "
-                     "a constant, an input or another node's output",
-                     v->name, ref_op_desc(n));
-  }
+  bool all_known;
+  TRY(bind_inputs(r, n, cdata, &all_known));
+  TRY(check_outputs(r, n));
   RefPrep p = {cx, &r->arena, cdata, 0};
   TRY(kernels[n->op].prepare(&p, op));
   *scratch = p.scratch;
@@ -186,17 +216,8 @@ static Status prepare_node(RefRunner *r, const Node *n, int index,
       s->last = index;
     }
   }
-  if (*folded) {
-    for (int i = 0; i < n->nin; i++)
-      op->in[i] = (void *)cdata[i];
-    RefEval e = {cx, NULL};
-    if (p.scratch && !(e.scratch = arena_alloc(&r->arena, p.scratch, 64)))
-      return ctx_oom(cx, "reference runner scratch");
-    TRY(kernels[n->op].eval(&e, op));
-    for (int i = 0; i < n->nout; i++)
-      r->slots[n->out[i]->id].known = true;
-    return O2L_OK;
-  }
+  if (*folded)
+    return fold_now(r, n, op, cdata, p.scratch);
   for (int i = 0; i < n->nin; i++)
     if (n->in[i])
       use_until(r, &r->slots[n->in[i]->id], index);
