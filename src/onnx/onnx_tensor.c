@@ -325,8 +325,10 @@ static Status external_data(Loader *L, const TensorInfo *t, const char *name,
   return O2L_OK;
 }
 
-Status onnx_tensor_value(Loader *L, const TensorInfo *t, const char *name,
-                         Value **out) {
+/* The declaration of tensor t: at most O2L_MAX_RANK dims, none negative,
+ * a supported data type (its DType in *dt), not segmented. */
+static Status tensor_type(Loader *L, const TensorInfo *t, const char *name,
+                          DType *dt) {
   Ctx *cx = L->cx;
   const char *path = L->path;
   if (t->ndims > O2L_MAX_RANK)
@@ -338,15 +340,15 @@ Status onnx_tensor_value(Loader *L, const TensorInfo *t, const char *name,
       return ctx_err(cx, O2L_ERR_INVALID,
                      "%s: tensor '%s' has the negative dimension %lld", path,
                      name, (long long)t->dims[i]);
-  DType dt = onnx_dtype(t->data_type);
-  if (dt == DT_STRING)
+  *dt = onnx_dtype(t->data_type);
+  if (*dt == DT_STRING)
     return ctx_err(cx, O2L_ERR_UNSUPPORTED,
                    "%s: tensor '%s': string tensors are not supported", path,
                    name);
   if (t->data_type == 0)
     return ctx_err(cx, O2L_ERR_INVALID, "%s: tensor '%s' has no data_type",
                    path, name);
-  if (dt == DT_UNDEF)
+  if (*dt == DT_UNDEF)
     return ctx_err(cx, O2L_ERR_UNSUPPORTED,
                    "%s: tensor '%s' has data type %s (%lld), which is not "
                    "supported", path, name, onnx_dtype_name(t->data_type),
@@ -355,15 +357,18 @@ Status onnx_tensor_value(Loader *L, const TensorInfo *t, const char *name,
     return ctx_err(cx, O2L_ERR_UNSUPPORTED,
                    "%s: tensor '%s' is segmented, which is not supported",
                    path, name);
-  char shape[160], what[200];
-  dims_str(t->ndims, t->dims, shape, sizeof shape);
-  snprintf(what, sizeof what, "%s %s", dtype_name(dt), shape);
-  int64_t numel;
-  size_t esz = dtype_size(dt);
-  if (!dims_numel(t->ndims, t->dims, &numel) || (uint64_t)numel > SIZE_MAX / esz)
-    return ctx_err(cx, O2L_ERR_INVALID, "%s: tensor '%s' (%s) is too large",
-                   path, name, what);
-  size_t nbytes = (size_t)numel * esz;
+  return O2L_OK;
+}
+
+/* The nbytes of t's numel values of type dt (`what` describes it for
+ * messages), from the one place it carries them: external data, raw_data
+ * (both used where they are) or typed fields (decoded into the arena);
+ * NULL for an empty tensor without data. */
+static Status tensor_bytes(Loader *L, const TensorInfo *t, const char *name,
+                           DType dt, const char *what, int64_t numel,
+                           size_t nbytes, const void **data) {
+  Ctx *cx = L->cx;
+  const char *path = L->path;
   bool ext = t->data_location == 1;
   if (t->data_location != 0 && !ext)
     return ctx_err(cx, O2L_ERR_INVALID,
@@ -373,17 +378,18 @@ Status onnx_tensor_value(Loader *L, const TensorInfo *t, const char *name,
     return ctx_err(cx, O2L_ERR_INVALID,
                    "%s: tensor '%s' carries its data in more than one place "
                    "(raw_data, typed fields, external data)", path, name);
-
-  const void *data = NULL;
-  if (ext) {
-    TRY(external_data(L, t, name, what, nbytes, &data));
-  } else if (t->has_raw) {
+  *data = NULL;
+  if (ext)
+    return external_data(L, t, name, what, nbytes, data);
+  if (t->has_raw) {
     if (t->raw_n != nbytes)
       return ctx_err(cx, O2L_ERR_INVALID,
                      "%s: tensor '%s' (%s) has %zu bytes of raw_data; its "
                      "shape needs %zu", path, name, what, t->raw_n, nbytes);
-    data = t->raw;
-  } else if (t->typed_n) {
+    *data = t->raw;
+    return O2L_OK;
+  }
+  if (t->typed_n) {
     uint32_t want = typed_field_of(dt);
     if (t->typed_field != want)
       return ctx_err(cx, O2L_ERR_INVALID,
@@ -399,11 +405,31 @@ Status onnx_tensor_value(Loader *L, const TensorInfo *t, const char *name,
     if (!buf)
       return ctx_oom(cx, "decoding a tensor");
     TRY(decode_typed(t, dt, buf));
-    data = buf;
-  } else if (numel != 0) {
+    *data = buf;
+    return O2L_OK;
+  }
+  if (numel != 0)
     return ctx_err(cx, O2L_ERR_INVALID, "%s: tensor '%s' (%s) has no data",
                    path, name, what);
-  }
+  return O2L_OK;
+}
+
+Status onnx_tensor_value(Loader *L, const TensorInfo *t, const char *name,
+                         Value **out) {
+  Ctx *cx = L->cx;
+  DType dt = DT_UNDEF;
+  TRY(tensor_type(L, t, name, &dt));
+  char shape[160], what[200];
+  dims_str(t->ndims, t->dims, shape, sizeof shape);
+  snprintf(what, sizeof what, "%s %s", dtype_name(dt), shape);
+  int64_t numel;
+  size_t esz = dtype_size(dt);
+  if (!dims_numel(t->ndims, t->dims, &numel) || (uint64_t)numel > SIZE_MAX / esz)
+    return ctx_err(cx, O2L_ERR_INVALID, "%s: tensor '%s' (%s) is too large",
+                   L->path, name, what);
+  size_t nbytes = (size_t)numel * esz;
+  const void *data;
+  TRY(tensor_bytes(L, t, name, dt, what, numel, nbytes, &data));
   Value *v = graph_add_const(cx, L->g, name, dt, t->ndims, t->dims, data, nbytes);
   if (!v)
     return cx->status ? cx->status : ctx_oom(cx, "adding a constant");
