@@ -39,6 +39,8 @@ typedef enum {
 #undef O2L_X_
 } o2l_status;
 
+/* The status's short description (its O2L_STATUS_LIST string); never
+ * NULL. */
 const char *o2l_status_str(o2l_status s);
 
 typedef enum {

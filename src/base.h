@@ -45,6 +45,8 @@ typedef struct ArenaMark {
   size_t used;
 } ArenaMark;
 
+/* An empty arena.  arena_free gives every chunk back at once; nothing
+ * allocated from the arena may be used after it. */
 void arena_init(Arena *a);
 void arena_free(Arena *a);
 /* Zeroed, aligned memory or NULL when the system is out of memory.
@@ -53,10 +55,13 @@ void *arena_alloc(Arena *a, size_t n, size_t align);
 /* As arena_alloc, without the zeroing: for buffers the caller fills
  * completely (folded weights: one write pass fewer). */
 void *arena_alloc_raw(Arena *a, size_t n, size_t align);
+/* Copies / a formatted string in the arena; NULL when out of memory. */
 char *arena_strdup(Arena *a, const char *s);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Scratch space: arena_reset(a, arena_mark(a)) gives back everything
+ * allocated after the mark (pointers into it die). */
 ArenaMark arena_mark(Arena *a);
 void arena_reset(Arena *a, ArenaMark m);
 /* The n bytes at p, a large allocation (one that got a chunk of its own),
@@ -89,6 +94,8 @@ typedef struct Ctx {
   void *release_user;
 } Ctx;
 
+/* A context with no error recorded, allocating from a; opt and rep (both
+ * may be NULL) are borrowed for the conversion. */
 void ctx_init(Ctx *cx, Arena *a, const o2l_options *opt, o2l_report *rep);
 /* Records the message if no error was recorded yet; returns code. */
 Status ctx_err(Ctx *cx, Status code, const char *fmt, ...)
@@ -138,7 +145,7 @@ typedef enum {
       DT_COUNT
 } DType;
 
-const char *dtype_name(DType t);
+const char *dtype_name(DType t); /* "float32"; "invalid" out of range */
 size_t dtype_size(DType t); /* 0 for undefined/string */
 bool dtype_is_float(DType t);
 bool dtype_is_int(DType t); /* signed or unsigned integer, not bool */

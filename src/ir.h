@@ -119,13 +119,18 @@ typedef struct Graph {
  * the growable pointer arrays. */
 Graph *graph_new(Ctx *cx, GraphKind kind);
 void graph_release(Graph *g);
+/* A new activation value (name borrowed); NULL on error. */
 Value *graph_add_value(Ctx *cx, Graph *g, const char *name, DType t, int rank,
                        const int64_t *dims);
 /* A constant value; data is borrowed (must outlive the graph). */
 Value *graph_add_const(Ctx *cx, Graph *g, const char *name, DType t, int rank,
                        const int64_t *dims, const void *data, size_t nbytes);
+/* A new node; the in / out lists are copied (each with room for one more
+ * entry).  NULL on error. */
 Node *graph_add_node(Ctx *cx, Graph *g, int op, const char *name, int nin,
                      Value *const *in, int nout, Value *const *out);
+/* The graph's inputs / outputs become v[0..n) (copied), each marked
+ * is_input / is_output. */
 Status graph_set_inputs(Ctx *cx, Graph *g, int n, Value *const *v);
 Status graph_set_outputs(Ctx *cx, Graph *g, int n, Value *const *v);
 
@@ -149,13 +154,17 @@ bool node_set_inputs(Graph *g, Node *n, int nin, Value *const *in);
 
 static inline bool value_is_const(const Value *v) { return v && v->data; }
 int64_t value_numel(const Value *v);   /* -1 if the shape is unknown */
-bool value_same_shape(const Value *a, const Value *b);
+bool value_same_shape(const Value *a, const Value *b); /* rank and dims */
 /* True when v is a constant holding one float element, its value in *out. */
 bool value_float_scalar(const Value *v, double *out);
+/* v's dims for messages, as dims_str writes them ("unknown" when the shape
+ * is), into buf of n bytes; returns buf. */
 const char *value_shape_str(const Value *v, char *buf, size_t n);
 
 /* ---- attribute helpers (ONNX nodes) ----------------------------------- */
 
+/* The attribute `name` of n, or NULL.  The typed getters give dflt when
+ * it is absent or of another type (node_attr_float also reads an INT). */
 const Attr *node_attr(const Node *n, const char *name);
 int64_t node_attr_int(const Node *n, const char *name, int64_t dflt);
 float node_attr_float(const Node *n, const char *name, float dflt);

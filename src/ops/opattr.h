@@ -30,6 +30,7 @@
 
 /* ---- common helpers (opattr.c) ------------------------------------------ */
 
+/* g->opset, or OP_NEWEST_OPSET when the graph did not say (0). */
 int op_opset(const Graph *g);
 /* n->op_type, or the registry name when the node was built without one. */
 const char *op_name(const Node *n);

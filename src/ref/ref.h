@@ -49,6 +49,7 @@ const float *ref_output(RefRunner *r, int i);
  * else NULL.  For tests and debugging. */
 const void *ref_value_data(RefRunner *r, const Value *v);
 
+/* fn(user, ...) is called during the following runs (NULL: no more). */
 void ref_set_observer(RefRunner *r, RefObserver fn, void *user);
 
 /* Per-operator time of the last runs, for profiling: seconds spent in node
@@ -56,6 +57,8 @@ void ref_set_observer(RefRunner *r, RefObserver fn, void *user);
 void ref_set_profiling(RefRunner *r, int on);
 const double *ref_profile(const RefRunner *r);
 
+/* Frees r and everything it holds (r may be NULL); the graph is not
+ * touched. */
 void ref_free(RefRunner *r);
 
 #endif

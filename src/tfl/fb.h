@@ -62,6 +62,7 @@ typedef struct FbBuilder {
   bool finished;
 } FbBuilder;
 
+/* An empty builder; fb_release frees what it holds and empties it again. */
 void fb_init(FbBuilder *B);
 void fb_release(FbBuilder *B);
 /* NULL while every call succeeded, else what went wrong first. */
@@ -139,6 +140,7 @@ typedef struct FbVec {
   uint32_t n;
 } FbVec;
 
+/* A reader of buf's len bytes (borrowed), no problem recorded. */
 void fb_reader_init(FbReader *r, const void *buf, size_t len);
 /* Records a problem at `off` (first one sticks); returns false. */
 bool fb_reader_fail(FbReader *r, size_t off, const char *fmt, ...)
@@ -146,6 +148,8 @@ bool fb_reader_fail(FbReader *r, size_t off, const char *fmt, ...)
 /* True when the buffer is long enough and bytes 4..7 equal ident. */
 bool fb_has_identifier(const void *buf, size_t len, const char *ident);
 
+/* The root table (absent, with a problem recorded, when the file is too
+ * short or the table is bad). */
 FbTable fb_root(FbReader *r);
 /* The table starting at byte pos, with its vtable checked. */
 FbTable fb_table_at(FbReader *r, size_t pos);
@@ -155,6 +159,9 @@ static inline bool fb_table_ok(FbTable t) { return t.pos != 0; }
 size_t fb_field(FbReader *r, FbTable t, int id, size_t size);
 bool fb_has_field(FbReader *r, FbTable t, int id);
 
+/* Scalar field `id` of t, or dflt when the field or t is absent or the
+ * reader has failed (a field running past its table is recorded as a
+ * problem). */
 uint8_t fb_get_u8(FbReader *r, FbTable t, int id, uint8_t dflt);
 int8_t fb_get_i8(FbReader *r, FbTable t, int id, int8_t dflt);
 bool fb_get_bool(FbReader *r, FbTable t, int id, bool dflt);

@@ -20,6 +20,8 @@
  * nonzero). */
 int tfl_op_version(const Graph *g, const Node *n);
 
+/* Writes g to path as described above; the file's size in *bytes (may be
+ * NULL). */
 Status tfl_write(Ctx *cx, const Graph *g, const char *path, size_t *bytes);
 
 /* Reads a .tflite into a new GRAPH_TFL graph (subgraph 0).  Constant data
