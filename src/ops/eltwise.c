@@ -177,10 +177,10 @@ static bool icompare(int op, int64_t a, int64_t b) {
 static Status fold_compare(Node *n, void *out, int64_t cnt) {
   const Value *in[2] = {n->in[0], n->in[1]};
   BcastIter it;
-  bcast_init(&it, n->out[0]->rank, n->out[0]->dims, 2, in);
+  op_bcast_init(&it, n->out[0]->rank, n->out[0]->dims, 2, in);
   bool flt = dtype_is_float(in[0]->dtype);
   unsigned char *o = out;
-  for (int64_t i = 0; i < cnt; i++, bcast_next(&it)) {
+  for (int64_t i = 0; i < cnt; i++, op_bcast_next(&it)) {
     size_t ia = (size_t)it.off[0], ib = (size_t)it.off[1];
     if (flt)
       o[i] = compare(n->op, load_as_f64(in[0]->data, in[0]->dtype, ia),
@@ -199,9 +199,9 @@ static Status fold_step(Ctx *cx, Node *n, void *out, int64_t cnt,
   const Value *in[1] = {x};
   Value *y = n->out[0];
   BcastIter it;
-  bcast_init(&it, y->rank, y->dims, 1, in);
+  op_bcast_init(&it, y->rank, y->dims, 1, in);
   bool flt = dtype_is_float(y->dtype);
-  for (int64_t i = 0; i < cnt; i++, bcast_next(&it)) {
+  for (int64_t i = 0; i < cnt; i++, op_bcast_next(&it)) {
     size_t ix = (size_t)it.off[0];
     if (flt) {
       double b = load_as_f64(x->data, x->dtype, ix);
@@ -445,8 +445,8 @@ Status mod_fold(Ctx *cx, Graph *g, Node *n) {
   if (!out)
     return cx->status;
   BcastIter it;
-  bcast_init(&it, y->rank, y->dims, 2, in);
-  for (int64_t i = 0; i < cnt; i++, bcast_next(&it)) {
+  op_bcast_init(&it, y->rank, y->dims, 2, in);
+  for (int64_t i = 0; i < cnt; i++, op_bcast_next(&it)) {
     size_t ia = (size_t)it.off[0], ib = (size_t)it.off[1];
     if (flt) {
       store_from_f64(out, y->dtype, (size_t)i,
@@ -494,9 +494,9 @@ Status where_fold(Ctx *cx, Graph *g, Node *n) {
   size_t es = dtype_size(o->dtype);
   int64_t cnt = op_numel(o);
   BcastIter it;
-  bcast_init(&it, o->rank, o->dims, 3, in);
+  op_bcast_init(&it, o->rank, o->dims, 3, in);
   const unsigned char *c = in[0]->data, *x = in[1]->data, *y = in[2]->data;
-  for (int64_t i = 0; i < cnt; i++, bcast_next(&it)) {
+  for (int64_t i = 0; i < cnt; i++, op_bcast_next(&it)) {
     const unsigned char *src = c[it.off[0]] ? x + (size_t)it.off[1] * es
                                             : y + (size_t)it.off[2] * es;
     memcpy(out + (size_t)i * es, src, es);

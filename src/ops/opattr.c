@@ -383,8 +383,8 @@ void op_store_i64(void *p, DType t, size_t i, int64_t x) {
   }
 }
 
-void bcast_init(BcastIter *it, int rank, const int64_t *dims, int nin,
-                const Value *const *in) {
+void op_bcast_init(BcastIter *it, int rank, const int64_t *dims, int nin,
+                   const Value *const *in) {
   memset(it, 0, sizeof *it);
   it->rank = rank;
   it->nin = nin;
@@ -406,7 +406,7 @@ void bcast_init(BcastIter *it, int rank, const int64_t *dims, int nin,
   }
 }
 
-void bcast_next(BcastIter *it) {
+void op_bcast_next(BcastIter *it) {
   for (int i = it->rank - 1; i >= 0; i--) {
     it->idx[i]++;
     for (int k = 0; k < it->nin; k++)

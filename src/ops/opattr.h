@@ -131,9 +131,9 @@ typedef struct BcastIter {
   int64_t st[3][O2L_MAX_RANK]; /* input strides, 0 on broadcast axes */
   int64_t off[3];              /* current element of each input */
 } BcastIter;
-void bcast_init(BcastIter *it, int rank, const int64_t *dims, int nin,
-                const Value *const *in);
-void bcast_next(BcastIter *it);
+void op_bcast_init(BcastIter *it, int rank, const int64_t *dims, int nin,
+                   const Value *const *in);
+void op_bcast_next(BcastIter *it);
 
 /* ---- convolution and pooling (conv.c, pool.c) --------------------------- */
 

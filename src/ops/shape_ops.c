@@ -453,7 +453,7 @@ Status expand_fold(Ctx *cx, Graph *g, Node *n) {
     return O2L_OK;
   BcastIter it;
   const Value *in[1] = {x};
-  bcast_init(&it, y->rank, y->dims, 1, in);
+  op_bcast_init(&it, y->rank, y->dims, 1, in);
   return fold_view(cx, n, it.st[0], 0);
 }
 
