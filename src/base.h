@@ -72,7 +72,8 @@ void arena_reset(Arena *a, ArenaMark m);
 bool arena_recycle(Arena *a, const void *p, size_t n);
 
 /* Every growable array goes through this hook so tests can make the nth
- * allocation fail (see tests/unit/test_fault.c). */
+ * allocation fail (the out-of-memory cases of tests/unit/test_onnx_load.c,
+ * test_fb.c, test_passes.c...). */
 void *xrealloc(void *p, size_t n);
 void xfree(void *p);
 /* Test hook: the nth call from now to xrealloc/arena chunk allocation
