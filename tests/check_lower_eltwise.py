@@ -28,9 +28,9 @@ from onnx import TensorProto
 from onnx.reference import ReferenceEvaluator
 
 import onnxruntime as ort
-from o2l_testlib import (REPO, RESOLVERS, const, convert, count_errors,
-                         from_tflite_layout, interpreter, node, onnx_model,
-                         op_counts, ort_outputs, to_tflite_layout)
+from o2l_testlib import (REPO, RESOLVERS, Case, const, convert, count_errors,
+                         from_tflite_layout, interpreter, node, op_counts,
+                         ort_outputs, to_tflite_layout)
 
 RTOL = 1e-5
 N, CIN, C, H, W = 1, 3, 4, 5, 7
@@ -40,33 +40,6 @@ SKIPPED = set()  # cases the reference resolver cannot run
 F32, I32, I64, BOOL = (TensorProto.FLOAT, TensorProto.INT32, TensorProto.INT64,
                        TensorProto.BOOL)
 NP = {F32: np.float32, I32: np.int32, I64: np.int64, BOOL: np.bool_}
-
-
-class Case:
-    def __init__(self, name, nodes, inputs, outputs, inits=(), opset=13,
-                 feeds=None, counts=None):
-        self.name, self.nodes, self.inputs = name, nodes, inputs
-        self.outputs, self.inits, self.opset = outputs, list(inits), opset
-        self.feeds = feeds or {}
-        self.counts = {"TRANSPOSE": 0}
-        self.counts.update(counts or {})
-
-    def model(self):
-        return onnx_model(self.name, self.nodes, self.inputs, self.outputs,
-                          self.inits, self.opset)
-
-    def feed(self):
-        out = {}
-        for name, t, shape in self.inputs:
-            if name in self.feeds:
-                out[name] = self.feeds[name]
-            elif t == BOOL:
-                out[name] = RNG.random(shape) > 0.5
-            elif t in (I32, I64):
-                out[name] = RNG.integers(-9, 10, shape).astype(NP[t])
-            else:
-                out[name] = RNG.standard_normal(shape).astype(np.float32)
-        return out
 
 
 def f32(*shape, lo=-1.0, hi=1.0):
@@ -351,7 +324,7 @@ def run_case(case, binary, tmp, keep_io):
     p = convert(binary, path, out, "-q", *(["--keep-io-layout"] if keep_io else []))
     if p.returncode != 0:
         return [f"convert failed ({p.returncode}): {p.stderr.strip()}"], {}
-    feeds = case.feed()
+    feeds = case.feed(RNG)
     refs = reference(path, feeds)
     errs = []
     for res in RESOLVERS:

@@ -34,8 +34,9 @@ from onnx import TensorProto, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 from ai_edge_litert.interpreter import OpResolverType
-from o2l_testlib import (REPO, RESOLVERS, cl_perm, const, convert, count_errors,
-                         interpreter, node, onnx_model, op_counts, ort_outputs)
+from o2l_testlib import (REPO, RESOLVERS, Case, cl_perm, const, convert,
+                         count_errors, interpreter, node, op_counts,
+                         ort_outputs)
 
 RNG = np.random.default_rng(1)
 SKIPPED = set()
@@ -44,42 +45,6 @@ F32, I32, I64, BOOL = (TensorProto.FLOAT, TensorProto.INT32, TensorProto.INT64,
                        TensorProto.BOOL)
 NP = {F32: np.float32, I32: np.int32, I64: np.int64, BOOL: np.bool_}
 CIN = 3
-
-
-class Case:
-    """A model, its inputs, what LiteRT must compute and the operator counts
-    the converted file must have.  refuse: the conversion must fail with a
-    message containing this text."""
-
-    def __init__(self, name, nodes, inputs, outputs, inits=(), opset=13,
-                 feeds=None, counts=None, rtol=1e-5, atol=None, refuse=None,
-                 skip_ref=None, ref_fn=None):
-        self.name, self.nodes, self.inputs = name, nodes, inputs
-        self.outputs, self.inits, self.opset = outputs, list(inits), opset
-        self.feeds = feeds or {}
-        self.counts = {"TRANSPOSE": 0}
-        self.counts.update(counts or {})
-        self.rtol, self.atol, self.refuse = rtol, atol, refuse
-        # skip_ref: why LiteRT's reference kernels are not compared;
-        # ref_fn(feeds) -> outputs: numpy reference where onnxruntime has
-        # none, or "onnx": onnx's reference evaluator (opsets onnxruntime
-        # does not load yet)
-        self.skip_ref, self.ref_fn = skip_ref, ref_fn
-
-    def model(self):
-        return onnx_model(self.name, self.nodes, self.inputs, self.outputs,
-                          self.inits, self.opset)
-
-    def feed(self):
-        out = {}
-        for name, t, shape in self.inputs:
-            if name in self.feeds:
-                out[name] = self.feeds[name]
-            elif t in (I32, I64):
-                out[name] = RNG.integers(-9, 10, shape).astype(NP[t])
-            else:
-                out[name] = RNG.standard_normal(shape).astype(np.float32)
-        return out
 
 
 def f32(*shape, lo=-1.0, hi=1.0):
@@ -779,7 +744,7 @@ def run_case(case, binary, tmp, keep_io):
         return [], {}
     if p.returncode != 0:
         return [f"convert failed ({p.returncode}): {p.stderr.strip()}"], {}
-    feeds = case.feed()
+    feeds = case.feed(RNG)
     if case.ref_fn == "onnx":  # onnx's own reference evaluator
         ev = ReferenceEvaluator(path)
         refs = dict(zip(ev.output_names, ev.run(None, feeds)))

@@ -16,7 +16,7 @@ import subprocess
 import numpy as np
 import onnxruntime as ort
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
-from onnx import helper, numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # XNNPACK (the default), the optimized builtin kernels, the reference ones
@@ -45,6 +45,49 @@ def onnx_model(name, nodes, inputs, outputs, inits=(), opset=13):
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = 8
     return m
+
+
+class Case:
+    """A model over named inputs, what LiteRT must compute and the operator
+    counts the converted file must have (TRANSPOSE: 0 unless said
+    otherwise).  inputs: (name, TensorProto type, shape); outputs: (name,
+    type); feeds: fixed arrays for some inputs; rtol / atol: the tolerance
+    of float outputs; refuse: the conversion must fail with a message
+    containing this text; skip_ref: why LiteRT's reference kernels are not
+    compared; ref_fn(feeds) -> outputs: a numpy reference where onnxruntime
+    has none, or "onnx": onnx's reference evaluator (opsets onnxruntime does
+    not load yet)."""
+
+    def __init__(self, name, nodes, inputs, outputs, inits=(), opset=13,
+                 feeds=None, counts=None, rtol=1e-5, atol=None, refuse=None,
+                 skip_ref=None, ref_fn=None):
+        self.name, self.nodes, self.inputs = name, nodes, inputs
+        self.outputs, self.inits, self.opset = outputs, list(inits), opset
+        self.feeds = feeds or {}
+        self.counts = {"TRANSPOSE": 0}
+        self.counts.update(counts or {})
+        self.rtol, self.atol, self.refuse = rtol, atol, refuse
+        self.skip_ref, self.ref_fn = skip_ref, ref_fn
+
+    def model(self):
+        return onnx_model(self.name, self.nodes, self.inputs, self.outputs,
+                          self.inits, self.opset)
+
+    def feed(self, rng):
+        """Every input: its fixed array, else random from rng (bools,
+        integers in [-9, 9], standard normal floats)."""
+        out = {}
+        for name, t, shape in self.inputs:
+            if name in self.feeds:
+                out[name] = self.feeds[name]
+            elif t == TensorProto.BOOL:
+                out[name] = rng.random(shape) > 0.5
+            elif t in (TensorProto.INT32, TensorProto.INT64):
+                out[name] = rng.integers(-9, 10, shape).astype(
+                    helper.tensor_dtype_to_np_dtype(t))
+            else:
+                out[name] = rng.standard_normal(shape).astype(np.float32)
+        return out
 
 
 # ---- running ------------------------------------------------------------------
