@@ -31,7 +31,7 @@ enum { MODEL_VERSION = 0, MODEL_OPCODES = 1, MODEL_SUBGRAPHS = 2,
 enum { SG_TENSORS = 0, SG_INPUTS = 1, SG_OUTPUTS = 2, SG_OPERATORS = 3, SG_NAME = 4 };
 enum { T_SHAPE = 0, T_TYPE = 1, T_BUFFER = 2, T_NAME = 3, T_QUANT = 4,
        T_IS_VARIABLE = 5, T_HAS_RANK = 8 };
-enum { Q_MIN = 0, Q_MAX = 1, Q_SCALE = 2, Q_ZERO_POINT = 3, Q_DIM = 6 };
+enum { Q_SCALE = 2, Q_ZERO_POINT = 3, Q_DIM = 6 };
 enum { OP_OPCODE = 0, OP_INPUTS = 1, OP_OUTPUTS = 2, OP_OPTIONS_TYPE = 3,
        OP_OPTIONS = 4 };
 enum { OC_DEPRECATED_CODE = 0, OC_VERSION = 2, OC_BUILTIN_CODE = 3 };
@@ -58,12 +58,13 @@ typedef struct Writer {
   int *node_opcode;    /* node index -> opcode index */
   char runtime[16];    /* min_runtime_version, NUL-padded */
   Status st;           /* first failure while building tables */
-  /* Quantization vectors already written, shared by content: per-channel
-   * zero points are all zeros and same-scale groups repeat their scale, and
-   * on a small model these repeats are a tenth of the file. */
+  /* Small vectors already written, shared by content: per-channel zero
+   * points are all zeros, same-scale groups repeat their scale and many
+   * tensors have one shape; on a small model these repeats are a tenth of
+   * the file.  `elem` keeps an int64 vector from matching two floats. */
   struct SharedVec {
     const void *data;
-    size_t bytes;
+    size_t bytes, elem;
     FbRef ref;
   } *shared;
   size_t nshared, cshared;
@@ -802,14 +803,18 @@ static Status assign_opcodes(Writer *w) {
 /* ---- tables ----------------------------------------------------------- */
 
 /* The ref of an identical vector written before, or 0. */
-static FbRef shared_find(const Writer *w, const void *data, size_t bytes) {
+static FbRef shared_find(const Writer *w, const void *data, size_t bytes,
+                         size_t elem) {
   for (size_t i = 0; i < w->nshared; i++)
-    if (w->shared[i].bytes == bytes && !memcmp(w->shared[i].data, data, bytes))
+    if (w->shared[i].bytes == bytes && w->shared[i].elem == elem &&
+        !memcmp(w->shared[i].data, data, bytes))
       return w->shared[i].ref;
   return 0;
 }
 
-static void shared_add(Writer *w, const void *data, size_t bytes, FbRef ref) {
+/* `data` must outlive the writer (graph or arena memory). */
+static void shared_add(Writer *w, const void *data, size_t bytes, size_t elem,
+                       FbRef ref) {
   if (!ref)
     return;
   if (w->nshared == w->cshared) {
@@ -820,44 +825,53 @@ static void shared_add(Writer *w, const void *data, size_t bytes, FbRef ref) {
     w->shared = p;
     w->cshared = ncap;
   }
-  w->shared[w->nshared++] = (struct SharedVec){data, bytes, ref};
+  w->shared[w->nshared++] = (struct SharedVec){data, bytes, elem, ref};
 }
 
 static FbRef shared_f32(Writer *w, const float *v, size_t n) {
-  FbRef r = shared_find(w, v, n * sizeof *v);
+  FbRef r = shared_find(w, v, n * sizeof *v, sizeof *v);
   if (!r) {
     r = fb_vec_f32(&w->B, v, n);
-    shared_add(w, v, n * sizeof *v, r);
+    shared_add(w, v, n * sizeof *v, sizeof *v, r);
   }
   return r;
 }
 
 static FbRef shared_i64(Writer *w, const int64_t *v, size_t n) {
-  FbRef r = shared_find(w, v, n * sizeof *v);
+  FbRef r = shared_find(w, v, n * sizeof *v, sizeof *v);
   if (!r) {
     r = fb_vec_i64(&w->B, v, n);
-    shared_add(w, v, n * sizeof *v, r);
+    shared_add(w, v, n * sizeof *v, sizeof *v, r);
   }
   return r;
 }
 
+/* A tensor's shape; `v` may be on the stack, so a new one is kept in the
+ * arena for later matches. */
+static FbRef shared_i32(Writer *w, const int32_t *v, size_t n) {
+  FbRef r = shared_find(w, v, n * sizeof *v, sizeof *v);
+  if (!r) {
+    r = fb_vec_i32(&w->B, v, n);
+    int32_t *keep = n ? arena_alloc(w->cx->arena, n * sizeof *v, sizeof *v) : NULL;
+    if (keep) {
+      memcpy(keep, v, n * sizeof *v);
+      shared_add(w, keep, n * sizeof *v, sizeof *v, r);
+    }
+  }
+  return r;
+}
+
+/* Scale and zero point only: the calibrated min/max are informative, no
+ * runtime (LiteRT, TFLite Micro, Vela) reads them once a scale is there,
+ * and on a small model they cost 1% of the file; --report keeps them. */
 static FbRef write_quant(Writer *w, const Value *v) {
   const Quant *q = v->quant;
-  if (!q || (q->n <= 0 && !q->has_range))
+  if (!q || q->n <= 0)
     return 0;
   FbBuilder *B = &w->B;
-  FbRef min = 0, max = 0, scale = 0, zp = 0;
-  if (q->has_range) {
-    min = fb_vec_f32(B, &q->min, 1);
-    max = fb_vec_f32(B, &q->max, 1);
-  }
-  if (q->n > 0) {
-    scale = shared_f32(w, q->scale, (size_t)q->n);
-    zp = shared_i64(w, q->zp, (size_t)q->n);
-  }
+  FbRef scale = shared_f32(w, q->scale, (size_t)q->n);
+  FbRef zp = shared_i64(w, q->zp, (size_t)q->n);
   fb_table_start(B);
-  fb_add_ref(B, Q_MIN, min);
-  fb_add_ref(B, Q_MAX, max);
   fb_add_ref(B, Q_SCALE, scale);
   fb_add_ref(B, Q_ZERO_POINT, zp);
   if (q->axis)
@@ -871,7 +885,7 @@ static FbRef write_tensor(Writer *w, int t) {
   int32_t shape[O2L_MAX_RANK];
   for (int i = 0; i < v->rank; i++)
     shape[i] = (int32_t)v->dims[i];
-  FbRef shape_ref = fb_vec_i32(B, shape, (size_t)v->rank);
+  FbRef shape_ref = shared_i32(w, shape, (size_t)v->rank);
   FbRef name = fb_string(B, v->name ? v->name : "");
   FbRef quant = write_quant(w, v);
   fb_table_start(B);
