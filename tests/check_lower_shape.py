@@ -365,8 +365,14 @@ def main():
     ap.add_argument("-k", default="", help="only cases whose name contains this")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
-    tmp = args.keep or tempfile.mkdtemp(prefix="check_lower_shape_")
-    os.makedirs(tmp, exist_ok=True)
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        return run(args, args.keep)
+    with tempfile.TemporaryDirectory(prefix="check_lower_shape_") as tmp:
+        return run(args, tmp)
+
+
+def run(args, tmp):
     failures, rows, seed = [], [], 0
     for cases, ctxs in ((CASES, ("cl", "plain")), (CASES_1D, ("cl1d", "plain1d"))):
         for name, limits, build, *opset in cases:
