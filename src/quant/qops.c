@@ -139,8 +139,12 @@ QRole qop_role(const Node *n, int i) {
   }
 }
 
+/* RELU6 is here because TFLite Micro's int8 kernel only clamps: it reads
+ * the input's parameters and never rescales (LiteRT's would), so any other
+ * output scale gives wrong numbers on a microcontroller. */
 bool qop_same_scale(const Node *n) {
   switch (n->op) {
+  case TFL_RELU6:
   case TFL_MAX_POOL_2D: case TFL_AVERAGE_POOL_2D:
   case TFL_RESHAPE: case TFL_SQUEEZE: case TFL_EXPAND_DIMS:
   case TFL_TRANSPOSE: case TFL_CONCATENATION:
