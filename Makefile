@@ -99,7 +99,7 @@ checks: $(BA)/onnx2lite $(B)/onnx2lite $(B)/ref_run venv
 	$(VPY) tests/check_quant_regressions.py --bin $(B)/onnx2lite
 ifneq ($(SHARED_MODELS),)
 	$(VPY) tests/check_ref_vs_litert.py --bin $(B)/onnx2lite --models-dir ../shared/models --fixtures
-	$(VPY) tests/check_quant.py --bin $(B)/onnx2lite --only modes,methods,vela,ops,errors
+	$(VPY) tests/check_quant.py --bin $(B)/onnx2lite --only modes,methods,options,vela,ops,errors
 else
 	$(VPY) tests/check_quant.py --bin $(B)/onnx2lite --only ops
 endif

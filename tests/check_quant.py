@@ -3,7 +3,7 @@
 
     build/venv/bin/python tests/check_quant.py [--bin build/onnx2lite]
         [--models ../shared/models] [--work build/check_quant]
-        [--only modes,methods,vela,ops,errors,bench] [--models-only a,b]
+        [--only modes,methods,options,vela,ops,errors,bench] [--models-only a,b]
 
 Parts (each prints a table; the exit status is 1 if a check fails):
   modes    every shared model in float32, float16, dynamic, int8 and
@@ -20,6 +20,10 @@ Parts (each prints a table; the exit status is 1 if a check fails):
            dynamic; 0.36x under 200 KB) and <= 0.55x (float16).
   methods  int8 with --calib-method minmax, percentile and mse: the
            clipping methods must improve some model measurably.
+  options  int8 with --per-tensor, --io-type uint8 and --io-type float32 on
+           simple_cifar and resnet10: the same cosine checks as int8 in
+           `modes`, the model's input/output types as asked, one scale per
+           tensor with --per-tensor and per-channel weights without it.
   vela     `vela --accelerator-config ethos-u55-128` on the int8 outputs
            (--io-type int8) of the six NPU models: every operator on the NPU.
   ops      one-operator ONNX models (made here with onnx.helper) converted to
@@ -313,7 +317,7 @@ def print_row(row):
     acc = " acc=%.4f" % d["accuracy"] if "accuracy" in d else ""
     tflm = " / TFLM %s" % row["tflm"] if "tflm" in row else ""
     print("  %-20s %-10s %9d B x%-6s cos %s / ref %s%s  sqnr %s dB%s" % (
-        row["model"], row["mode"], row["bytes"], row.get("size_ratio"),
+        row["model"], row["mode"], row["bytes"], row.get("size_ratio") or "-",
         d.get("cosine", d.get("error", "?")), r.get("cosine", r.get("error", "?")), tflm,
         d.get("sqnr", "?"), acc))
 
@@ -426,6 +430,52 @@ def part_vela(args):
         if v.returncode or res[name]["cpu"] != 0:
             fail("%s: Vela rc=%d, CPU operators %s" % (name, v.returncode, res[name]["cpu"]))
     return res
+
+
+OPTION_MODELS = ["simple_cifar", "resnet10"]
+OPTIONS = {
+    "per_tensor": ["--per-tensor"],
+    "io_uint8": ["--io-type", "uint8"],
+    "io_float32": ["--io-type", "float32"],
+}
+
+
+def io_and_scales(path):
+    """The .tflite's input/output dtypes and the most scales any tensor has,
+    as the file has them: after allocate_tensors LiteRT's FULLY_CONNECTED
+    shows a per-tensor weight scale repeated per output channel."""
+    from ai_edge_litert.interpreter import Interpreter
+    with quiet_stderr():
+        it = Interpreter(model_path=path)
+    dtypes = [d["dtype"] for d in it.get_input_details() + it.get_output_details()]
+    most = max(len(t["quantization_parameters"]["scales"]) for t in it.get_tensor_details())
+    return dtypes, most
+
+
+def part_options(args):
+    print("== options: int8 with --per-tensor, --io-type uint8 / float32")
+    rows = []
+    ms = {m["name"]: m for m in manifest(args)}
+    for name in OPTION_MODELS:
+        if name not in ms:
+            continue
+        for tag, extra in OPTIONS.items():
+            row = model_row(args, ms[name], "int8", ["--quantize", "int8"] + extra,
+                            tag="int8_" + tag)
+            rows.append(row)
+            print_row(row)
+            check_row(ms[name], dict(row, mode="int8"), None)
+            if "error" in row:
+                continue
+            dtypes, most = io_and_scales(os.path.join(args.work, "%s.int8_%s.tflite" % (name, tag)))
+            want = {"io_uint8": np.uint8, "io_float32": np.float32}.get(tag, np.int8)
+            if any(d != want for d in dtypes):
+                fail("%s %s: input/output types %s, expected %s" % (name, tag, dtypes, want.__name__))
+            if tag == "per_tensor" and most > 1:
+                fail("%s --per-tensor: a tensor has %d scales" % (name, most))
+            if tag != "per_tensor" and most <= 1:
+                fail("%s %s: no per-channel weights" % (name, tag))
+    return rows
 
 
 # ---- one-operator models ------------------------------------------------------------
@@ -706,11 +756,11 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "onnx2lite"))
     ap.add_argument("--models", default=os.path.join(os.path.dirname(ROOT), "shared", "models"))
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "check_quant"))
-    ap.add_argument("--only", default="modes,methods,vela,ops,errors,bench")
+    ap.add_argument("--only", default="modes,methods,options,vela,ops,errors,bench")
     ap.add_argument("--models-only", default="")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    parts = dict(modes=part_modes, methods=part_methods, vela=part_vela, ops=part_ops,
+    parts = dict(modes=part_modes, methods=part_methods, options=part_options, vela=part_vela, ops=part_ops,
                  errors=part_errors, bench=part_bench)
     results = {}
     for p in args.only.split(","):
