@@ -20,15 +20,20 @@ Targets from the float-path issue are marked: mobilenet_v2 under 0.1 s, peak
 memory under 2x the ONNX file size.
 
 Calibration slot (quantization issue): mobilenet_v2 converted with
---quantize int8 --calib (N random samples); calibration samples/s = N /
-(int8 time - float time), next to onnxruntime's single-thread inference/s
-on the same model.  Skipped while --quantize int8 is not available.
+--quantize int8 --calib (--calib-samples random samples, default 100), next
+to onnxruntime's single-thread inference/s on the same samples, in
+--calib-repeat interleaved rounds (best of each).  Two rates: the
+calibration loop as onnx2lite reports it (the float graph run on every
+sample with the range observers: the issue's measure), and N / (int8
+convert time - float convert time), which adds the one-time costs (runner
+set-up, quantizing the weights, writing).
 Prints markdown tables; --json writes the numbers.
 """
 
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -118,8 +123,12 @@ def bench_model(args, name, path, work, baseline):
     return row
 
 
+CALIB_REPORT = re.compile(r"calibrated on (\d+) sample\(s\) in ([\d.]+) s")
+
+
 def bench_calibration(args, models, work):
-    """samples/s of --quantize int8 calibration vs onnxruntime inference/s."""
+    """Calibration throughput vs onnxruntime single-thread inference, best of
+    --calib-repeat interleaved rounds (a busy moment hits both alike)."""
     path = dict(models).get(CALIB_MODEL)
     if path is None:
         return dict(skipped="%s not among the models" % CALIB_MODEL)
@@ -132,14 +141,8 @@ def bench_calibration(args, models, work):
     calib = os.path.join(work, "calib.npy")
     np.save(calib, x)
     out = os.path.join(work, CALIB_MODEL + ".int8.tflite")
-    q = [args.bin, "convert", path, "-o", out, "-q", "--quantize", "int8", "--calib", calib,
+    q = [args.bin, "convert", path, "-o", out, "--quantize", "int8", "--calib", calib,
          "--calib-samples", str(n)]
-    rc, _, _, err = run_measured(q)
-    if rc != 0:
-        return dict(skipped="--quantize int8 failed: %s" % (err.strip().splitlines() or ["?"])[-1])
-    float_s = statistics.median(run_measured([args.bin, "convert", path, "-o", out, "-q"])[1]
-                                for _ in range(args.repeat))
-    int8_s = statistics.median(run_measured(q)[1] for _ in range(args.repeat))
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
@@ -147,17 +150,26 @@ def bench_calibration(args, models, work):
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     sess.run(None, {name: x[:1]})
-    t0 = time.perf_counter()
-    for i in range(n):
-        sess.run(None, {name: x[i:i + 1]})
-    ort_rate = n / (time.perf_counter() - t0)
-    calib_s = max(int8_s - float_s, 1e-9)
-    return dict(model=CALIB_MODEL, samples=n, int8_seconds=int8_s, float_seconds=float_s,
-                calib_samples_per_s=n / calib_s, ort_inferences_per_s=ort_rate,
-                ratio=(n / calib_s) / ort_rate)
+    best = dict(loop=0.0, whole=0.0, ort=0.0)
+    float_s = statistics.median(run_measured([args.bin, "convert", path, "-o", out, "-q"])[1]
+                                for _ in range(args.repeat))
+    for _ in range(args.calib_repeat):
+        rc, int8_s, _, err = run_measured(q)
+        got = CALIB_REPORT.search(err)
+        if rc != 0 or not got:
+            return dict(skipped="--quantize int8 failed: %s" % (err.strip().splitlines() or ["?"])[-1])
+        best["loop"] = max(best["loop"], n / max(float(got.group(2)), 1e-9))
+        best["whole"] = max(best["whole"], n / max(int8_s - float_s, 1e-9))
+        t0 = time.perf_counter()
+        for i in range(n):
+            sess.run(None, {name: x[i:i + 1]})
+        best["ort"] = max(best["ort"], n / (time.perf_counter() - t0))
+    return dict(model=CALIB_MODEL, samples=n, calib_samples_per_s=best["loop"],
+                int8_minus_float_samples_per_s=best["whole"], ort_inferences_per_s=best["ort"],
+                ratio=best["loop"] / best["ort"], ratio_whole=best["whole"] / best["ort"])
 
 
-def print_tables(rows, calib, baseline):
+def print_tables(args, rows, calib, baseline):
     print("\n| model | ONNX MB | convert s (median) | peak RSS MB | peak / ONNX | net peak / ONNX "
           "| ORT session s | ours / ORT |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -179,11 +191,14 @@ def print_tables(rows, calib, baseline):
     if "skipped" in calib:
         print("\ncalibration (int8) skipped: %s" % calib["skipped"])
     else:
-        print("\ncalibration (int8), one thread each:\n\n| model | samples | calibration samples/s | ORT inference/s (1 thread) | ratio |")
-        print("|---|---:|---:|---:|---:|")
-        print("| %s | %d | %.1f | %.1f | %.2f |" % (calib["model"], calib["samples"],
-                                                    calib["calib_samples_per_s"],
-                                                    calib["ort_inferences_per_s"], calib["ratio"]))
+        print("\ncalibration (int8), one thread each, best of %d:\n\n"
+              "| model | samples | calibration samples/s | ORT inference/s | ratio "
+              "| int8 - float convert, samples/s | ratio |" % args.calib_repeat)
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        print("| %s | %d | %.1f | %.1f | %.2f | %.1f | %.2f |" % (
+            calib["model"], calib["samples"], calib["calib_samples_per_s"],
+            calib["ort_inferences_per_s"], calib["ratio"],
+            calib["int8_minus_float_samples_per_s"], calib["ratio_whole"]))
 
 
 def main(argv=None):
@@ -194,7 +209,8 @@ def main(argv=None):
     ap.add_argument("--only", default="", help="comma-separated model names")
     ap.add_argument("--no-peer", action="store_true", help="skip the onnxruntime measurements")
     ap.add_argument("--no-calib", action="store_true", help="skip the calibration benchmark")
-    ap.add_argument("--calib-samples", type=int, default=32)
+    ap.add_argument("--calib-samples", type=int, default=100)
+    ap.add_argument("--calib-repeat", type=int, default=3)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     if not os.path.isdir(args.models):
@@ -209,7 +225,7 @@ def main(argv=None):
             print("%-22s %s" % (name, "error: " + rows[-1]["error"] if "error" in rows[-1]
                                 else "%.3f s" % rows[-1]["seconds"]), file=sys.stderr, flush=True)
         calib = None if args.no_calib else bench_calibration(args, models, work)
-    print_tables(rows, calib, baseline)
+    print_tables(args, rows, calib, baseline)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(bin=args.bin, repeat=args.repeat, baseline_rss=baseline, models=rows,

@@ -3,7 +3,7 @@
 
     build/venv/bin/python tests/check_quant.py [--bin build/onnx2lite]
         [--models ../shared/models] [--work build/check_quant]
-        [--only modes,methods,options,vela,ops,errors,bench] [--models-only a,b]
+        [--only modes,methods,options,vela,ops,errors] [--models-only a,b]
 
 Parts (each prints a table; the exit status is 1 if a check fails):
   modes    every shared model in float32, float16, dynamic, int8 and
@@ -34,8 +34,7 @@ Parts (each prints a table; the exit status is 1 if a check fails):
   errors   int8 without --calib, bad calibration data (shape, dtype, NaN,
            too few samples, unreadable image): exit status 1 or 64, the file
            named, no output written.
-  bench    calibration throughput on mobilenet_v2 (our report line) against
-           onnxruntime single-thread inference on the same samples.
+Calibration throughput is measured by `make bench` (bench/bench_convert.py).
 """
 
 import argparse
@@ -482,7 +481,6 @@ def part_options(args):
 
 def op_models():
     """(name, builder) pairs; each builder returns an onnx ModelProto."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     F = TensorProto.FLOAT
@@ -715,53 +713,17 @@ def part_errors(args):
 
 # ---- throughput ---------------------------------------------------------------------
 
-def part_bench(args):
-    print("== bench: calibration throughput on mobilenet_v2 vs onnxruntime (1 thread)")
-    import onnxruntime as ort
-    ms = {m["name"]: m for m in manifest(args)}
-    if "mobilenet_v2" not in ms:
-        print("  SKIP")
-        return {}
-    m = ms["mobilenet_v2"]
-    calib = calib_file(args, m)
-    x = np.load(calib)
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    so.inter_op_num_threads = 1
-    s = ort.InferenceSession(os.path.join(args.models, m["file"]), so, providers=["CPUExecutionProvider"])
-    n = s.get_inputs()[0].name
-    best_ort, best_ours = 0, 0
-    for rep in range(3):  # interleaved, best of three: the machine may be busy
-        s.run(None, {n: x[:1]})
-        t = time.time()
-        for i in range(len(x)):
-            s.run(None, {n: x[i:i + 1]})
-        best_ort = max(best_ort, len(x) / (time.time() - t))
-        r = subprocess.run([args.bin, "convert", os.path.join(args.models, m["file"]), "-o",
-                            os.path.join(args.work, "bench.tflite"), "--quantize", "int8", "--calib", calib],
-                           capture_output=True, text=True)
-        got = re.search(r"calibrated on \d+ sample\(s\) in [\d.]+ s \(([\d.]+) samples/s\)", r.stderr)
-        if got:
-            best_ours = max(best_ours, float(got.group(1)))
-    ratio = best_ours / best_ort if best_ort else 0
-    print("  onnx2lite calibration %.1f samples/s, onnxruntime 1-thread %.1f samples/s: %.2fx"
-          % (best_ours, best_ort, ratio))
-    if ratio < 0.5:
-        fail("calibration throughput %.2fx of onnxruntime (target 0.5x)" % ratio)
-    return dict(ours=best_ours, onnxruntime=best_ort, ratio=ratio)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "onnx2lite"))
     ap.add_argument("--models", default=os.path.join(os.path.dirname(ROOT), "shared", "models"))
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "check_quant"))
-    ap.add_argument("--only", default="modes,methods,options,vela,ops,errors,bench")
+    ap.add_argument("--only", default="modes,methods,options,vela,ops,errors")
     ap.add_argument("--models-only", default="")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     parts = dict(modes=part_modes, methods=part_methods, options=part_options, vela=part_vela, ops=part_ops,
-                 errors=part_errors, bench=part_bench)
+                 errors=part_errors)
     results = {}
     for p in args.only.split(","):
         results[p] = parts[p](args)

@@ -309,7 +309,6 @@ def facts_transpose_conv(d):
 
 
 def onnx_resize(x_nhwc, oh, ow, mode, ctm, nearest_mode):
-    import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper
     n, h, w, c = x_nhwc.shape

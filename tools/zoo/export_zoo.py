@@ -32,9 +32,7 @@ relative error when that is larger (its numerical noise floor).
 """
 
 import argparse
-import contextlib
 import copy
-import io
 import json
 import os
 import sys
