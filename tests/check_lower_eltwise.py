@@ -2,7 +2,7 @@
 """Numerical check of the elementwise, Clip, BatchNormalization and Softmax
 lowerings (src/lower/lower_eltwise.c) in LiteRT against onnxruntime.
 
-    /tmp/venvtest/v/bin/python tests/check_lower_eltwise.py [--bin build/onnx2lite]
+    build/venv/bin/python tests/check_lower_eltwise.py [--bin build/onnx2lite]
         [-k SUBSTRING] [--verbose]
 
 Every case is a small ONNX model built here with onnx.helper.  Feature-map

@@ -6,7 +6,7 @@ LayerNorm as older PyTorch exports them), GELU and its Erf chain, Erf, Mish,
 Selu, Celu, ThresholdedRelu, Softsign, DepthToSpace, SpaceToDepth, LRN, the
 extra reductions, ArgMin, TopK and Mod, in LiteRT against onnxruntime.
 
-    /tmp/venvtest/v/bin/python tests/check_ops_extra.py [--bin build/onnx2lite]
+    build/venv/bin/python tests/check_ops_extra.py [--bin build/onnx2lite]
         [-k SUBSTRING] [--verbose]
 
 Every case is a small ONNX model built here with onnx.helper, either in a

@@ -2,7 +2,7 @@
 """Regression cases for what full-integer quantization of real CNNs found
 (the tools/zoo models), without torch.
 
-    /tmp/venvtest/v/bin/python tests/check_quant_regressions.py [--bin build/onnx2lite]
+    build/venv/bin/python tests/check_quant_regressions.py [--bin build/onnx2lite]
         [-k SUBSTRING] [--verbose]
 
 Each case is a small ONNX model built here with onnx.helper that reproduces

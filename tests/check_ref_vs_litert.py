@@ -11,7 +11,7 @@ Some deep models (u2netp) amplify float rounding so much that LiteRT's two
 kernel sets disagree by ~1e-3 there.
 
     make build/onnx2lite build/ref_run
-    /tmp/venvtest/v/bin/python tests/check_ref_vs_litert.py [--models a,b]
+    build/venv/bin/python tests/check_ref_vs_litert.py [--models a,b]
         [--resolver default|builtin|reference] [--time] [--fixtures]
 
 --fixtures also runs tests/fixtures/*.onnx (one or a few ONNX ops each) on

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regression cases for what the model zoo (tools/zoo/) found, without torch.
 
-    /tmp/venvtest/v/bin/python tests/check_zoo_regressions.py [--bin build/onnx2lite]
+    build/venv/bin/python tests/check_zoo_regressions.py [--bin build/onnx2lite]
         [-k SUBSTRING] [--verbose]
 
 Each case is a small ONNX model built here with onnx.helper that reproduces

@@ -2,7 +2,7 @@
 """Writes the small calibration files tests/unit/test_calib_data.c reads.
 
 Run from the repository root with a Python that has numpy and Pillow
-(e.g. /tmp/venvtest/v/bin/python tests/unit/make_calib_data.py); the output
+(e.g. build/venv/bin/python tests/unit/make_calib_data.py); the output
 is committed under tests/unit/data/calib/ and is the same on every run but
 for the timestamps numpy puts in the .npz archives.  The .npy/.npz
 files come from numpy's own writers, PNG and BMP files from small writers
