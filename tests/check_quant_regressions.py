@@ -222,9 +222,23 @@ def weight_cases():
                  forbid=(), modes=("int8", "dynamic"), size=0.3)]
 
 
+def island_cases():
+    # EfficientViT's linear attention divides by (sum + 1e-5).  DIV by a
+    # tensor has no int8 kernel and stays float; quantizing the ADD before
+    # it rounds the 1e-5 away, the denominator dequantizes to exactly 0 and
+    # the float DIV makes NaN (timm_efficientvit_b0: cosine 0.36).  An
+    # operator with a constant operand whose only readers are float stays
+    # float with them.
+    return [Case("eps_before_float_div", "timm_efficientvit_b0: 0/0 in a float DIV island",
+                 [node("Relu", ["X"], ["r"]), node("Mul", ["r", "r"], ["n"]),
+                  node("Add", ["r", "eps"], ["d"]), node("Div", ["n", "d"], ["Y"])],
+                 [1, 8, 6, 5], [const("eps", np.array(1e-5, np.float32))],
+                 forbid=(), cosine=0.99)]
+
+
 def all_cases():
     return (reduce_cases() + act_cases() + tile_cases() + gate_cases() + space_cases() + norm_cases() + const_cases() +
-            pool_cases() + weight_cases())
+            pool_cases() + weight_cases() + island_cases())
 
 
 # ---- running -------------------------------------------------------------------

@@ -154,6 +154,58 @@ static void note_float_ops(QI *q, const char **why) {
                  "an NPU", counts[op], tfl_op_name(op), reason[op]);
 }
 
+static bool node_int(const QI *q, const Node *n);
+
+/* Conv-like operators keep their int8 weights and integer kernel even
+ * when only float operators read them. */
+static bool weighted_op(const Node *n) {
+  return n->op == TFL_CONV_2D || n->op == TFL_DEPTHWISE_CONV_2D ||
+         n->op == TFL_FULLY_CONNECTED || n->op == TFL_TRANSPOSE_CONV;
+}
+
+static bool read_only_by_float(const QI *q, const Value *v) {
+  enum { MAXR = 16 };
+  Node *use[MAXR];
+  int k = graph_consumers(q->g, v, use, MAXR);
+  if (!is_act(v) || v->is_output || k <= 0 || k > MAXR)
+    return false;
+  for (int i = 0; i < k; i++)
+    if (node_int(q, use[i]))
+      return false;
+  return true;
+}
+
+/* An integer operator without weights whose outputs only float operators
+ * read joins them in float: its output would be dequantized anyway, and
+ * quantizing it first loses what the float operator may need most.
+ * EfficientViT's linear attention keeps numerators (+-100) and
+ * denominators (0.3 and up) in one BATCH_MATMUL output, slices the
+ * denominators, adds 1e-5 and divides (a float DIV): at one int8 scale for
+ * both, small denominators became 0 and 0 + 1e-5 made the quotients 1e6.
+ * The DEQUANTIZE moves to the operator's inputs: no more conversions. */
+static void float_with_readers(QI *q) {
+  int moved = 0;
+  for (bool again = true; again;) {
+    again = false;
+    for (int i = q->n0 - 1; i >= 0; i--) {
+      Node *n = q->g->nodes[i];
+      if (q->kind[i] != QK_INT || weighted_op(n) || n->nout < 1)
+        continue;
+      bool all = true;
+      for (int j = 0; j < n->nout && all; j++)
+        all = read_only_by_float(q, n->out[j]);
+      if (all) {
+        q->kind[i] = QK_FLOAT;
+        moved++;
+        again = true;
+      }
+    }
+  }
+  if (moved)
+    ctx_report(q->cx, "kept %d operator(s) in float with the float operators "
+               "that read them", moved);
+}
+
 static Status classify(QI *q) {
   const char **why = xrealloc(NULL, sizeof(char *) * (size_t)(q->n0 + 1));
   q->kind = arena_alloc(q->cx->arena, (size_t)q->n0 + 1, 8);
@@ -165,6 +217,7 @@ static Status classify(QI *q) {
     q->kind[i] = (unsigned char)qop_kind(q->g->nodes[i], q->act, &why[i]);
   note_float_ops(q, why);
   xfree(why);
+  float_with_readers(q);
   return O2L_OK;
 }
 
