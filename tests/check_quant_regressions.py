@@ -227,8 +227,8 @@ def island_cases():
     # tensor has no int8 kernel and stays float; quantizing the ADD before
     # it rounds the 1e-5 away, the denominator dequantizes to exactly 0 and
     # the float DIV makes NaN (timm_efficientvit_b0: cosine 0.36).  An
-    # operator with a constant operand whose only readers are float stays
-    # float with them.
+    # operator without weights whose only readers are float stays float
+    # with them.
     return [Case("eps_before_float_div", "timm_efficientvit_b0: 0/0 in a float DIV island",
                  [node("Relu", ["X"], ["r"]), node("Mul", ["r", "r"], ["n"]),
                   node("Add", ["r", "eps"], ["d"]), node("Div", ["n", "d"], ["Y"])],
