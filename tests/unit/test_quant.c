@@ -366,8 +366,9 @@ static void test_fixed_groups(void) {
   }
 }
 
-/* ADD -> DIV (no int8 kernel) -> MUL: DIV stays float between a
- * DEQUANTIZE and a QUANTIZE; io float32 keeps the names on the edges. */
+/* ADD -> DIV (no int8 kernel) -> MUL, the MUL also reading the ADD: DIV
+ * stays float between a DEQUANTIZE and a QUANTIZE; io float32 keeps the
+ * names on the edges. */
 static void test_fallback_and_io(void) {
   T t;
   t_init(&t, O2L_QUANT_INT8);
@@ -378,13 +379,13 @@ static void test_fallback_and_io(void) {
   Value *c2 = cst(&t, "two", DT_F32, 1, d1, two), *c3 = cst(&t, "three", DT_F32, 1, d1, three);
   Node *add = op(&t, TFL_ADD, 2, (Value *[]){x, c2}, a);
   Node *div = op(&t, TFL_DIV, 2, (Value *[]){a, c3}, q);
-  Node *mul = op(&t, TFL_MUL, 2, (Value *[]){q, c2}, y);
+  Node *mul = op(&t, TFL_MUL, 2, (Value *[]){q, a}, y);
   io(&t, x, y);
   ranges(&t);
   rng(&t, x, -1, 1);
   rng(&t, a, 1, 3);
   rng(&t, q, 0.3f, 1);
-  rng(&t, y, 0.6f, 2);
+  rng(&t, y, 0.3f, 3);
   CHECK(finish(&t, DT_I8, DT_F32) == O2L_OK);
   Graph *g = t.g;
   CHECK(div->in[0]->dtype == DT_F32 && div->in[0]->producer &&
@@ -392,7 +393,7 @@ static void test_fallback_and_io(void) {
   CHECK(q->dtype == DT_F32 && div->in[1]->dtype == DT_F32);
   CHECK(mul->in[0]->dtype == DT_I8 && mul->in[0]->producer->op == TFL_QUANTIZE);
   CHECK(add->in[1]->dtype == DT_I8 && qis(add->in[1], 2.0f / 255, -128));
-  CHECK(mul->in[1]->dtype == DT_I8);
+  CHECK(mul->in[1] == a && a->dtype == DT_I8);
   /* float32 I/O: QUANTIZE in, DEQUANTIZE out, names on the edges */
   Value *in = g->inputs[0], *out = g->outputs[0];
   CHECK(in->dtype == DT_F32 && !strcmp(in->name, "x") && !strcmp(x->name, "x_int8"));
@@ -400,6 +401,37 @@ static void test_fallback_and_io(void) {
   CHECK(out->producer && out->producer->op == TFL_DEQUANTIZE);
   CHECK(count_ops(g, TFL_QUANTIZE) == 2 && count_ops(g, TFL_DEQUANTIZE) == 2);
   CHECK(in->is_input && !x->is_input && out->is_output && !y->is_output);
+  t_free(&t);
+}
+
+/* ADD -> DIV -> MUL with only the DIV reading the ADD: the ADD joins the
+ * float DIV (its constant stays float, so a small one is not rounded
+ * away) and the DEQUANTIZE moves to its input. */
+static void test_float_with_readers(void) {
+  T t;
+  t_init(&t, O2L_QUANT_INT8);
+  int64_t d[2] = {1, 4}, d1[1] = {1};
+  const float eps[1] = {1e-5f}, three[1] = {3};
+  Value *x = act(&t, "x", 2, d), *a = act(&t, "a", 2, d), *q = act(&t, "q", 2, d);
+  Value *y = act(&t, "y", 2, d);
+  Value *ce = cst(&t, "eps", DT_F32, 1, d1, eps), *c3 = cst(&t, "three", DT_F32, 1, d1, three);
+  Node *add = op(&t, TFL_ADD, 2, (Value *[]){x, ce}, a);
+  Node *div = op(&t, TFL_DIV, 2, (Value *[]){c3, a}, q);
+  Node *mul = op(&t, TFL_MUL, 2, (Value *[]){q, c3}, y);
+  io(&t, x, y);
+  ranges(&t);
+  rng(&t, x, 0, 1);
+  rng(&t, a, 0, 1);
+  rng(&t, q, 3, 300000);
+  rng(&t, y, 9, 900000);
+  CHECK(finish(&t, DT_I8, DT_I8) == O2L_OK);
+  CHECK(a->dtype == DT_F32 && add->in[1] == ce && ce->dtype == DT_F32);
+  const Node *dq = add->in[0]->producer;
+  CHECK(add->in[0]->dtype == DT_F32 && dq && dq->op == TFL_DEQUANTIZE &&
+        dq->in[0] == t.g->inputs[0] && dq->in[0]->dtype == DT_I8);
+  CHECK(div->in[1] == a && q->dtype == DT_F32);
+  CHECK(mul->in[0]->dtype == DT_I8 && mul->in[0]->producer->op == TFL_QUANTIZE);
+  CHECK(count_ops(t.g, TFL_QUANTIZE) == 1 && count_ops(t.g, TFL_DEQUANTIZE) == 1);
   t_free(&t);
 }
 
@@ -948,6 +980,7 @@ int main(void) {
   test_int8_chain();
   test_fixed_groups();
   test_fallback_and_io();
+  test_float_with_readers();
   test_uint8_io();
   test_padv2();
   test_padv2_sentinel();
