@@ -308,7 +308,48 @@ static Value *emit2(Lower *lw, TflOp op, Value *a, Value *b, const char *sfx,
   return a && b && out && lw_op(lw, op, 2, in, 1, &out) ? out : NULL;
 }
 
+/* Vela (Ethos-U) reduces at most 4096 elements along W or C and wants a
+ * 2-D to 4-D input, so a statistic over a whole large map - GroupNorm(1),
+ * as PoolFormer writes it, sees one run of C*H*W - ran on the CPU.  The
+ * same mean over [1, L/w, w, 1] (w <= 4096 dividing L) reduces H and W
+ * together, which it maps; the RESHAPEs around it are free. */
+#define VELA_MAX_REDUCE 4096
+
+static Value *emit_mean_all(Lower *lw, const NView *v, Value *a,
+                            const char *sfx, int64_t total) {
+  int64_t w = VELA_MAX_REDUCE;
+  while (w > 1 && total % w)
+    w--;
+  if (total / w > 65535)
+    return NULL;
+  int64_t d4[4] = {1, total / w, w, 1}, od[NV_SUB];
+  for (int q = 0; q < v->rank; q++)
+    od[q] = 1;
+  const int32_t axes[2] = {1, 2};
+  const int64_t o4[4] = {1, 1, 1, 1};
+  Value *r = lw_reshape(lw, a, 4, d4, "hw");
+  Value *ac = lw_const_i32(lw, "axes", 2, axes);
+  Value *out = lw_tensor(lw, sfx, DT_F32, 4, o4);
+  Value *in[2] = {r, ac};
+  Node *op = r && ac && out ? lw_op(lw, TFL_MEAN, 2, in, 1, &out) : NULL;
+  if (!op)
+    return NULL;
+  op->opt.keep_dims = true;
+  return lw_reshape(lw, out, v->rank, od, sfx);
+}
+
 static Value *emit_mean(Lower *lw, const NView *v, Value *a, const char *sfx) {
+  int64_t total = 1;
+  bool all = true;
+  for (int q = 0; q < v->rank; q++) {
+    total *= v->dims[q];
+    all = all && (v->red[q] || v->dims[q] == 1);
+  }
+  if (all && total > VELA_MAX_REDUCE) {
+    Value *m = emit_mean_all(lw, v, a, sfx, total);
+    if (m)
+      return m;
+  }
   int32_t axes[NV_SUB];
   int64_t od[NV_SUB];
   int k = 0;
