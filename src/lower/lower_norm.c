@@ -315,6 +315,18 @@ static Value *emit2(Lower *lw, TflOp op, Value *a, Value *b, const char *sfx,
  * together, which it maps; the RESHAPEs around it are free. */
 #define VELA_MAX_REDUCE 4096
 
+/* MEAN of a over axes[0..k), kept as 1s in the output shape od. */
+static Value *mean_op(Lower *lw, Value *a, int k, const int32_t *axes,
+                      int rank, const int64_t *od, const char *sfx) {
+  Value *ac = lw_const_i32(lw, "axes", k, axes);
+  Value *out = lw_tensor(lw, sfx, DT_F32, rank, od);
+  Value *in[2] = {a, ac};
+  Node *op = a && ac && out ? lw_op(lw, TFL_MEAN, 2, in, 1, &out) : NULL;
+  if (op)
+    op->opt.keep_dims = true;
+  return op ? out : NULL;
+}
+
 static Value *emit_mean_all(Lower *lw, const NView *v, Value *a,
                             const char *sfx, int64_t total) {
   int64_t w = VELA_MAX_REDUCE;
@@ -328,14 +340,8 @@ static Value *emit_mean_all(Lower *lw, const NView *v, Value *a,
   const int32_t axes[2] = {1, 2};
   const int64_t o4[4] = {1, 1, 1, 1};
   Value *r = lw_reshape(lw, a, 4, d4, "hw");
-  Value *ac = lw_const_i32(lw, "axes", 2, axes);
-  Value *out = lw_tensor(lw, sfx, DT_F32, 4, o4);
-  Value *in[2] = {r, ac};
-  Node *op = r && ac && out ? lw_op(lw, TFL_MEAN, 2, in, 1, &out) : NULL;
-  if (!op)
-    return NULL;
-  op->opt.keep_dims = true;
-  return lw_reshape(lw, out, v->rank, od, sfx);
+  Value *m = mean_op(lw, r, 2, axes, 4, o4, sfx);
+  return m ? lw_reshape(lw, m, v->rank, od, sfx) : NULL;
 }
 
 static Value *emit_mean(Lower *lw, const NView *v, Value *a, const char *sfx) {
@@ -358,13 +364,7 @@ static Value *emit_mean(Lower *lw, const NView *v, Value *a, const char *sfx) {
       axes[k++] = q;
     od[q] = v->red[q] ? 1 : v->dims[q];
   }
-  Value *ac = lw_const_i32(lw, "axes", k, axes);
-  Value *out = lw_tensor(lw, sfx, DT_F32, v->rank, od);
-  Value *in[2] = {a, ac};
-  Node *op = a && ac && out ? lw_op(lw, TFL_MEAN, 2, in, 1, &out) : NULL;
-  if (op)
-    op->opt.keep_dims = true;
-  return op ? out : NULL;
+  return mean_op(lw, a, k, axes, v->rank, od, sfx);
 }
 
 /* y = (x - mean) * rsqrt(var + eps) * scale + shift, with scale / shift
